@@ -1,0 +1,377 @@
+// Package httpx is the one HTTP client every connector uses. It adds what a
+// polite, resilient API client needs and no connector should write again:
+// per-attempt timeouts, a User-Agent, retries with exponential backoff and full
+// jitter for 5xx, connection errors and throttling, Retry-After, and a token
+// bucket that slows down when the vendor signals pressure.
+//
+// Requests that are not safe to repeat (POST, PATCH without an idempotency
+// guarantee) are retried only when the failure proves the request never
+// reached the server (connection refused, or a throttling answer, which the
+// vendor sends instead of doing the work).
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// DefaultUserAgent identifies Registrar to vendors (Canvas refuses requests
+// without one).
+const DefaultUserAgent = "Registrar/1.0 (+https://github.com/registrarhq/registrar)"
+
+// MaxBodyBytes bounds how much of an answer is read, so a broken vendor cannot
+// exhaust memory.
+const MaxBodyBytes = 64 << 20
+
+// Options configures a Client. The zero value is usable: every field has a
+// default.
+type Options struct {
+	// UserAgent is sent on every request; default DefaultUserAgent.
+	UserAgent string
+	// Timeout bounds one attempt, including reading the body; default 30s.
+	Timeout time.Duration
+	// MaxAttempts bounds attempts per request, the first included; default 8.
+	MaxAttempts int
+	// MaxElapsed bounds the time spent on one request across retries;
+	// default 1 minute. A vendor that stays down fails within it.
+	MaxElapsed time.Duration
+	// BaseBackoff and MaxBackoff shape the exponential backoff; defaults
+	// 100ms and 10s. Retry-After, when given, wins over them.
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
+	// RateLimit caps requests per second (0 = no cap until the vendor signals
+	// throttling, after which the client paces itself); Burst defaults to 1.
+	RateLimit float64
+	Burst     int
+	// IsThrottle recognises vendor-specific throttling answers beyond 429
+	// (Canvas: 403 with "Rate Limit Exceeded"). It sees the status and body.
+	IsThrottle func(status int, body []byte) bool
+	// Transport sends requests; default a tuned *http.Transport.
+	Transport http.RoundTripper
+	// Sleep waits between attempts; tests may replace it. Default honours ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Request is one call. Body is held in memory so that it can be re-sent.
+type Request struct {
+	Method string
+	URL    string
+	Header http.Header
+	Body   []byte
+	// Idempotent marks a request safe to repeat even if it may have reached
+	// the server (GET, PUT, DELETE are by default).
+	Idempotent bool
+}
+
+// Response is a complete answer: status, headers and the whole body.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	// URL is the final URL after redirects.
+	URL string
+}
+
+// TransportError is returned when no answer came back after all attempts.
+type TransportError struct {
+	Method   string
+	URL      string
+	Attempts int
+	Err      error
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("%s %s: no answer after %d attempt(s): %v", e.Method, e.URL, e.Attempts, e.Err)
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Stats counts what a client did. All fields only grow; take differences to
+// measure one sync run.
+type Stats struct {
+	Requests  int64 // attempts sent
+	Retries   int64 // attempts beyond the first
+	Throttled int64 // answers that were throttling signals
+	Failures  int64 // 5xx answers and transport errors
+}
+
+// Client sends requests with retries and pacing. Safe for concurrent use.
+type Client struct {
+	opts    Options
+	http    *http.Client
+	limiter *rate.Limiter
+
+	requests, retries, throttled, failures atomic.Int64
+
+	mu        sync.Mutex
+	pausedTil time.Time
+}
+
+// New returns a client with defaults applied.
+func New(opts Options) *Client {
+	if opts.UserAgent == "" {
+		opts.UserAgent = DefaultUserAgent
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 8
+	}
+	if opts.MaxElapsed <= 0 {
+		opts.MaxElapsed = time.Minute
+	}
+	if opts.BaseBackoff <= 0 {
+		opts.BaseBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 10 * time.Second
+	}
+	if opts.Burst <= 0 {
+		opts.Burst = 1
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	transport := opts.Transport
+	if transport == nil {
+		transport = &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        100,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+			ForceAttemptHTTP2:   true,
+		}
+	}
+	limit := rate.Inf
+	if opts.RateLimit > 0 {
+		limit = rate.Limit(opts.RateLimit)
+	}
+	return &Client{
+		opts:    opts,
+		http:    &http.Client{Transport: transport},
+		limiter: rate.NewLimiter(limit, opts.Burst),
+	}
+}
+
+// Stats returns the counters so far.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:  c.requests.Load(),
+		Retries:   c.retries.Load(),
+		Throttled: c.throttled.Load(),
+		Failures:  c.failures.Load(),
+	}
+}
+
+// Limit returns the current pacing in requests per second (Inf = none).
+func (c *Client) Limit() float64 { return float64(c.limiter.Limit()) }
+
+// Do sends the request, retrying as the package doc describes. It returns the
+// final answer whatever its status (the caller classifies 4xx and an
+// exhausted 5xx or throttle), or a *TransportError when none came, or the
+// context's error.
+func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	start := time.Now()
+	idempotent := req.Idempotent || req.Method == "" || req.Method == http.MethodGet ||
+		req.Method == http.MethodHead || req.Method == http.MethodPut ||
+		req.Method == http.MethodDelete || req.Method == http.MethodOptions
+	var lastErr error
+	var lastResp *Response
+	for attempt := 1; ; attempt++ {
+		if err := c.wait(ctx); err != nil {
+			return nil, err
+		}
+		c.requests.Add(1)
+		if attempt > 1 {
+			c.retries.Add(1)
+		}
+		resp, err := c.once(ctx, req)
+		var retryAfter time.Duration
+		retry := false
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			c.failures.Add(1)
+			lastErr, lastResp = err, nil
+			retry = idempotent || neverReachedServer(err)
+		case resp.Status == http.StatusTooManyRequests || (c.opts.IsThrottle != nil && c.opts.IsThrottle(resp.Status, resp.Body)):
+			c.throttled.Add(1)
+			lastErr, lastResp = nil, resp
+			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			c.slowDown(retryAfter)
+			retry = true // a throttled request was not performed
+		case resp.Status >= 500:
+			c.failures.Add(1)
+			lastErr, lastResp = nil, resp
+			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			retry = idempotent || resp.Status == http.StatusServiceUnavailable
+		default:
+			c.observeRemaining(resp.Header)
+			return resp, nil
+		}
+		if !retry || attempt >= c.opts.MaxAttempts {
+			break
+		}
+		delay := c.backoff(attempt)
+		if retryAfter > delay {
+			delay = retryAfter
+		}
+		if time.Since(start)+delay > c.opts.MaxElapsed {
+			break
+		}
+		if err := c.opts.Sleep(ctx, delay); err != nil {
+			return nil, err
+		}
+	}
+	if lastResp != nil {
+		return lastResp, nil
+	}
+	return nil, &TransportError{Method: req.Method, URL: redact(req.URL), Attempts: int(c.opts.MaxAttempts), Err: lastErr}
+}
+
+func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body)
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, req.URL, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
+	hr.Header.Set("User-Agent", c.opts.UserAgent)
+	res, err := c.http.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, MaxBodyBytes))
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: data, URL: res.Request.URL.String()}, nil
+}
+
+// wait blocks for the pacing limiter and any pause a Retry-After imposed on
+// every request of this client (one connection shares one budget).
+func (c *Client) wait(ctx context.Context) error {
+	c.mu.Lock()
+	pause := time.Until(c.pausedTil)
+	c.mu.Unlock()
+	if pause > 0 {
+		if err := c.opts.Sleep(ctx, pause); err != nil {
+			return err
+		}
+	}
+	return c.limiter.Wait(ctx)
+}
+
+// slowDown reacts to a throttling answer: pause every caller for Retry-After
+// and lower the pace so the next requests do not hit the limit again.
+func (c *Client) slowDown(retryAfter time.Duration) {
+	c.mu.Lock()
+	if until := time.Now().Add(retryAfter); retryAfter > 0 && until.After(c.pausedTil) {
+		c.pausedTil = until
+	}
+	c.mu.Unlock()
+	cur := c.limiter.Limit()
+	switch {
+	case cur == rate.Inf:
+		// No known cap: start from a conservative pace and let observeRemaining
+		// and further throttles adjust it.
+		c.limiter.SetLimit(rate.Limit(10))
+	default:
+		c.limiter.SetLimit(max(cur*0.7, 0.5))
+	}
+}
+
+// observeRemaining slows down before the vendor throttles, from Canvas's
+// X-Rate-Limit-Remaining (the headroom left in its leaky bucket).
+func (c *Client) observeRemaining(h http.Header) {
+	v := h.Get("X-Rate-Limit-Remaining")
+	if v == "" {
+		return
+	}
+	remaining, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return
+	}
+	if remaining < 50 && c.limiter.Limit() == rate.Inf {
+		c.limiter.SetLimit(rate.Limit(10))
+	}
+	if remaining >= 300 && c.opts.RateLimit == 0 && c.limiter.Limit() != rate.Inf {
+		// Plenty of headroom again: recover speed gradually.
+		c.limiter.SetLimit(c.limiter.Limit() * 1.2)
+	}
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := float64(c.opts.BaseBackoff) * math.Pow(2, float64(attempt-1))
+	if d > float64(c.opts.MaxBackoff) {
+		d = float64(c.opts.MaxBackoff)
+	}
+	// Full jitter: spread retries of many clients.
+	return time.Duration(rand.Float64() * d)
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
+		return time.Duration(secs * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func neverReachedServer(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
