@@ -527,3 +527,10 @@ func SortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Credential is one value a user needs to connect to a simulator, printed by
+// `registrar sim` after the listening line.
+type Credential struct {
+	Name  string
+	Value string
+}
