@@ -13,8 +13,10 @@ import (
 
 type fakeBackend struct{ deleted []string }
 
-func (f *fakeBackend) Counts() map[string]int                 { return map[string]int{"enrollments": 3} }
-func (f *fakeBackend) Mutate(n int, seed uint64) (any, error) { return map[string]int{"changed": n}, nil }
+func (f *fakeBackend) Counts() map[string]int { return map[string]int{"enrollments": 3} }
+func (f *fakeBackend) Mutate(n int, seed uint64) (any, error) {
+	return map[string]int{"changed": n}, nil
+}
 func (f *fakeBackend) DeleteEnrollment(id string) bool {
 	f.deleted = append(f.deleted, id)
 	return id == "e1"
