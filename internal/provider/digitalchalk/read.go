@@ -1,0 +1,308 @@
+package digitalchalk
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/registrarhq/registrar/internal/httpx"
+	"github.com/registrarhq/registrar/internal/lms"
+	"github.com/registrarhq/registrar/internal/provider"
+)
+
+// Paths under base_url (§3.3, §3.5).
+const (
+	pathRegistrations = "/registrations"
+	pathUsers         = "/users"
+	pathOfferings     = "/offerings"
+)
+
+// Cursor forms. DigitalChalk pages by item offset and says where the next
+// page is in "next" (§3.2); the cursor keeps the offset that link asked for,
+// so a walk resumes exactly where the vendor pointed, in any process. A next
+// link without an offset (not documented, kept for safety) is kept whole.
+const (
+	cursorOffset = "offset:"
+	cursorNext   = "next:"
+)
+
+// maxAttemptPages bounds the listing that numbers a user's attempts: a user
+// does not retake one offering thousands of times, so more pages mean the
+// filter was ignored and the numbering is given up rather than walking the
+// whole account.
+const maxAttemptPages = 10
+
+// fetchPage reads one page of a collection at path with the fixed filters of
+// query, from cursor ("" = the first page), and returns the cursor of the
+// next page ("" after the last).
+func fetchPage[T any](ctx context.Context, c *Connector, path string, query url.Values, cursor string) ([]T, string, error) {
+	pageURL, offset, err := c.pageURL(path, query, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var p page[T]
+	if err := c.getJSON(ctx, pageURL, &p); err != nil {
+		return nil, "", err
+	}
+	next, err := c.nextCursor(pageURL, offset, p.Next)
+	if err != nil {
+		return nil, "", err
+	}
+	return p.Results, next, nil
+}
+
+// pageURL builds the URL a cursor points at; offset is -1 when the cursor is
+// a whole next link.
+func (c *Connector) pageURL(path string, query url.Values, cursor string) (string, int, error) {
+	q := url.Values{}
+	for k, vs := range query {
+		q[k] = vs
+	}
+	q.Set("limit", strconv.Itoa(c.pageSize))
+	switch {
+	case cursor == "":
+		q.Set("offset", "0")
+		return c.endpoint(path, q), 0, nil
+	case strings.HasPrefix(cursor, cursorOffset):
+		offset, err := strconv.Atoi(strings.TrimPrefix(cursor, cursorOffset))
+		if err != nil || offset < 0 {
+			break
+		}
+		q.Set("offset", strconv.Itoa(offset))
+		return c.endpoint(path, q), offset, nil
+	case strings.HasPrefix(cursor, cursorNext):
+		link := strings.TrimPrefix(cursor, cursorNext)
+		if u, err := url.Parse(link); err == nil && c.sameAPI(u) {
+			return link, -1, nil
+		}
+	}
+	return "", 0, &provider.Error{
+		Kind: provider.KindInvalidRequest, Provider: Name,
+		Message: fmt.Sprintf("cursor %q was not made by the DigitalChalk connector for %s", cursor, c.baseURL),
+	}
+}
+
+// nextCursor turns the vendor's next link into a cursor, refusing a link that
+// would not move forward (a walk that never ends) or that leaves the API (the
+// token must not be sent elsewhere).
+func (c *Connector) nextCursor(pageURL string, offset int, next string) (string, error) {
+	if next == "" {
+		return "", nil
+	}
+	base, _ := url.Parse(pageURL)
+	link, err := base.Parse(next)
+	if err != nil {
+		return "", upstream(http.MethodGet, pageURL, "DigitalChalk answered a next link that is not a URL: %q", next)
+	}
+	if v := link.Query().Get("offset"); v != "" {
+		nextOffset, err := strconv.Atoi(v)
+		if err != nil || nextOffset < 0 {
+			return "", upstream(http.MethodGet, pageURL, "DigitalChalk answered a next link with offset %q", v)
+		}
+		if offset >= 0 && nextOffset <= offset {
+			return "", upstream(http.MethodGet, pageURL, "DigitalChalk's next link does not advance (offset %d after %d)", nextOffset, offset)
+		}
+		return cursorOffset + strconv.Itoa(nextOffset), nil
+	}
+	if !c.sameAPI(link) {
+		return "", upstream(http.MethodGet, pageURL, "DigitalChalk's next link %s leaves %s", httpx.Redact(link.String()), c.baseURL)
+	}
+	return cursorNext + link.String(), nil
+}
+
+// sameAPI reports whether u is under base_url.
+func (c *Connector) sameAPI(u *url.URL) bool {
+	return u.Scheme == c.baseURL.Scheme && u.Host == c.baseURL.Host &&
+		strings.HasPrefix(u.Path, strings.TrimRight(c.baseURL.Path, "/")+"/")
+}
+
+// EnrollmentPage returns one page of registrations. A walk from the start
+// refreshes the cached user details, so names are at most one walk old.
+func (c *Connector) EnrollmentPage(ctx context.Context, params provider.EnrollmentPageParams) (*provider.EnrollmentPage, error) {
+	if params.ChangedSince != nil {
+		return nil, &provider.Error{
+			Kind: provider.KindInvalidRequest, Provider: Name,
+			Message: "DigitalChalk cannot filter registrations by modification time; walk them all",
+		}
+	}
+	if params.Cursor == "" {
+		c.users.reset()
+	}
+	regs, next, err := fetchPage[registration](ctx, c, pathRegistrations, nil, params.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	userIDs := make([]string, 0, len(regs))
+	for _, r := range regs {
+		if r.ID == "" {
+			return nil, upstream(http.MethodGet, c.endpoint(pathRegistrations, nil), "DigitalChalk listed a registration without an id: %s", truncate(r.raw, 200))
+		}
+		userIDs = append(userIDs, r.UserID)
+	}
+	people, err := c.users.lookup(ctx, userIDs, true)
+	if err != nil {
+		return nil, err
+	}
+	out := &provider.EnrollmentPage{Enrollments: make([]lms.CourseEnrollment, 0, len(regs)), NextCursor: next, Total: -1}
+	for _, r := range regs {
+		out.Enrollments = append(out.Enrollments, toEnrollment(r, userOf(people, r.UserID), nil))
+	}
+	return out, nil
+}
+
+// EnrollmentGet reads one registration, its learner, and its place among the
+// learner's attempts of the same offering (one more request).
+func (c *Connector) EnrollmentGet(ctx context.Context, id string) (*lms.CourseEnrollment, error) {
+	if strings.TrimSpace(id) == "" {
+		return nil, &provider.Error{Kind: provider.KindNotFound, Provider: Name, Message: "no registration id given"}
+	}
+	rawURL := c.endpoint(pathRegistrations+"/"+url.PathEscape(id), nil)
+	var r registration
+	if err := c.getJSON(ctx, rawURL, &r); err != nil {
+		return nil, err
+	}
+	if r.ID == "" {
+		return nil, upstream(http.MethodGet, rawURL, "DigitalChalk answered a registration without an id")
+	}
+	people, err := c.users.lookup(ctx, []string{r.UserID}, false)
+	if err != nil {
+		return nil, err
+	}
+	try, err := c.countAttempts(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	e := toEnrollment(r, userOf(people, r.UserID), try)
+	return &e, nil
+}
+
+// countAttempts numbers r among the user's registrations of its offering by
+// creation (retakes make several, §3.3), or returns nil when that cannot be
+// told.
+func (c *Connector) countAttempts(ctx context.Context, r registration) (*attempts, error) {
+	if r.UserID == "" || r.OfferingID == "" {
+		return nil, nil
+	}
+	filter := url.Values{"userId": {r.UserID}, "offeringId": {r.OfferingID}}
+	var all []registration
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages == maxAttemptPages {
+			return nil, nil
+		}
+		regs, next, err := fetchPage[registration](ctx, c, pathRegistrations, filter, cursor)
+		if err != nil {
+			return nil, err
+		}
+		for _, other := range regs {
+			// Kept client-side too, so that a server ignoring a filter cannot
+			// mix other learners into the count.
+			if other.UserID == r.UserID && other.OfferingID == r.OfferingID {
+				all = append(all, other)
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	slices.SortStableFunc(all, func(a, b registration) int {
+		ta, tb := parseTime(a.CreatedDate), parseTime(b.CreatedDate)
+		switch {
+		case ta != nil && tb != nil && !ta.Equal(*tb):
+			return ta.Compare(*tb)
+		case ta == nil && tb != nil:
+			return 1
+		case ta != nil && tb == nil:
+			return -1
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	for i, other := range all {
+		if other.ID == r.ID {
+			return &attempts{number: i + 1, count: len(all)}, nil
+		}
+	}
+	return nil, nil
+}
+
+// UserPage lists the organisation's users (GET /users).
+func (c *Connector) UserPage(ctx context.Context, cursor string) (*provider.UserPage, error) {
+	users, next, err := fetchPage[user](ctx, c, pathUsers, nil, cursor)
+	if err != nil {
+		return nil, err
+	}
+	out := &provider.UserPage{Users: make([]lms.User, 0, len(users)), NextCursor: next}
+	for _, u := range users {
+		out.Users = append(out.Users, toUser(u))
+	}
+	return out, nil
+}
+
+// CoursePage lists the offerings, DigitalChalk's enrollable unit (§3.5).
+func (c *Connector) CoursePage(ctx context.Context, cursor string) (*provider.CoursePage, error) {
+	offerings, next, err := fetchPage[offering](ctx, c, pathOfferings, nil, cursor)
+	if err != nil {
+		return nil, err
+	}
+	out := &provider.CoursePage{Courses: make([]lms.Course, 0, len(offerings)), NextCursor: next}
+	for _, o := range offerings {
+		out.Courses = append(out.Courses, lms.Course{ID: o.ID, Title: o.Title})
+	}
+	return out, nil
+}
+
+// ConnectionTest reads one registration, which proves the base URL, the token
+// and the permission to read registrations at once; when user details are on,
+// it also reads one user. Its error says which of them failed.
+func (c *Connector) ConnectionTest(ctx context.Context) error {
+	if err := c.probe(ctx, pathRegistrations, "registrations"); err != nil {
+		return err
+	}
+	if c.userDetails == userDetailsNone {
+		return nil
+	}
+	if err := c.probe(ctx, pathUsers, "users"); err != nil {
+		return fmt.Errorf("%w (set %s=%s to sync without user names and emails)", err, settingUserDetails, userDetailsNone)
+	}
+	return nil
+}
+
+func (c *Connector) probe(ctx context.Context, path, what string) error {
+	rawURL := c.endpoint(path, url.Values{"limit": {"1"}, "offset": {"0"}})
+	var p page[map[string]any]
+	err := c.getJSON(ctx, rawURL, &p)
+	var pe *provider.Error
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return err
+	case !errors.As(err, &pe):
+		return err
+	case pe.Kind == provider.KindUnavailable && pe.Status == 0:
+		return fmt.Errorf("cannot reach DigitalChalk at %s: %w", c.baseURL, err)
+	case pe.Kind == provider.KindAuthentication:
+		return fmt.Errorf("DigitalChalk refused the token: %w", err)
+	case pe.Kind == provider.KindPermission:
+		return fmt.Errorf("the token is valid but may not read %s (it needs API v5 permission and the rights of its web user): %w", what, err)
+	case pe.Kind == provider.KindNotFound:
+		return fmt.Errorf("%s has no %s resource: check %s (host and the /dc/api/v5 or /api/v5 prefix): %w", c.baseURL, path, settingBaseURL, err)
+	case pe.Kind == provider.KindUpstream:
+		return fmt.Errorf("%s does not answer like DigitalChalk API v5: %w", c.baseURL, err)
+	}
+	return fmt.Errorf("reading %s from DigitalChalk failed: %w", what, err)
+}
+
+func userOf(people map[string]lms.User, id string) *lms.User {
+	if u, ok := people[id]; ok {
+		return &u
+	}
+	return nil
+}
