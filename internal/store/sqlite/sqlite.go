@@ -1,0 +1,154 @@
+// Package sqlite is the embedded storage engine: one SQLite file (pure Go,
+// modernc.org/sqlite) in WAL mode, with a single writer connection and a pool
+// of readers, as PocketBase and River's SQLite driver do. SQLite allows one
+// writer at a time; funnelling writes through one connection turns lock
+// contention into a queue instead of SQLITE_BUSY errors, while WAL lets
+// readers proceed during writes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/registrarhq/registrar/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configures the engine.
+type Options struct {
+	// Path of the database file; created if missing.
+	Path string
+	// Readers is the size of the read pool; default max(4, GOMAXPROCS).
+	Readers int
+}
+
+// Store is the SQLite engine.
+type Store struct {
+	writer *sql.DB
+	reader *sql.DB
+	queries
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database and applies migrations.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("sqlite: no database path")
+	}
+	if dir := filepath.Dir(opts.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+		}
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = max(4, runtime.GOMAXPROCS(0))
+	}
+	writer, err := sql.Open("sqlite", dsn(opts.Path, true))
+	if err != nil {
+		return nil, err
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	reader, err := sql.Open("sqlite", dsn(opts.Path, false))
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	reader.SetMaxOpenConns(opts.Readers)
+	reader.SetMaxIdleConns(opts.Readers)
+	s := &Store{writer: writer, reader: reader, queries: queries{db: reader}}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dsn orders the pragmas as PocketBase does: busy_timeout first, so that the
+// journal_mode change itself waits for a lock instead of failing. The writer
+// takes its lock at BEGIN (_txlock=immediate) so a transaction never fails
+// half way when upgrading from a read lock.
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "cache_size(-32000)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Migrate applies the embedded goose migrations.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, sub)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// Ping checks both pools answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.reader.PingContext(ctx); err != nil {
+		return err
+	}
+	return s.writer.PingContext(ctx)
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// DB returns the writer pool, for components that need their own tables in
+// the same file (the job queue).
+func (s *Store) DB() *sql.DB { return s.writer }
+
+// InTx runs fn in one immediate transaction on the writer connection.
+func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	t := &tx{queries: queries{db: sqlTx}}
+	if err := fn(t); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// isUnique reports a UNIQUE constraint failure.
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
