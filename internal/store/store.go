@@ -357,17 +357,17 @@ type Webhook struct {
 
 // Delivery is one attempt to deliver one event to one webhook.
 type Delivery struct {
-	ID           string
-	WebhookID    string
-	EventID      string
-	EventSeq     int64
-	Attempt      int
-	StatusCode   int
-	Error        string
-	Succeeded    bool
-	DurationMS   int64
-	AttemptedAt  time.Time
-	NextAttempt  *time.Time
+	ID          string
+	WebhookID   string
+	EventID     string
+	EventSeq    int64
+	Attempt     int
+	StatusCode  int
+	Error       string
+	Succeeded   bool
+	DurationMS  int64
+	AttemptedAt time.Time
+	NextAttempt *time.Time
 }
 
 // DeliveryListParams pages attempts of a webhook, newest first.

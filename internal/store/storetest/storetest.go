@@ -157,8 +157,8 @@ func enrollment(conn, provider, id, user, email, course string, status lms.Statu
 	return store.Enrollment{
 		Record: lms.CourseEnrollment{
 			ID: id, ConnectionID: conn, Provider: provider, Status: status, RemoteStatus: string(status),
-			User: &lms.User{ID: user, Name: "User " + user, Emails: []lms.Email{{Email: email, IsPrimary: lms.Ptr(true)}}},
-			Course: &lms.Course{ID: course, Title: "Course " + course},
+			User:     &lms.User{ID: user, Name: "User " + user, Emails: []lms.Email{{Email: email, IsPrimary: lms.Ptr(true)}}},
+			Course:   &lms.Course{ID: course, Title: "Course " + course},
 			SyncedAt: lms.UTC(t0),
 		},
 		ContentHash: "h-" + id + "-" + string(status),
