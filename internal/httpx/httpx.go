@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -109,6 +110,17 @@ type Stats struct {
 	Failures  int64 // 5xx answers and transport errors
 }
 
+// Sub returns the counts since prev, an earlier Stats of the same client:
+// what one sync run did.
+func (s Stats) Sub(prev Stats) Stats {
+	return Stats{
+		Requests:  s.Requests - prev.Requests,
+		Retries:   s.Retries - prev.Retries,
+		Throttled: s.Throttled - prev.Throttled,
+		Failures:  s.Failures - prev.Failures,
+	}
+}
+
 // Client sends requests with retries and pacing. Safe for concurrent use.
 type Client struct {
 	opts    Options
@@ -194,11 +206,13 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		req.Method == http.MethodDelete || req.Method == http.MethodOptions
 	var lastErr error
 	var lastResp *Response
+	attempts := 0
 	for attempt := 1; ; attempt++ {
 		if err := c.wait(ctx); err != nil {
 			return nil, err
 		}
 		c.requests.Add(1)
+		attempts = attempt
 		if attempt > 1 {
 			c.retries.Add(1)
 		}
@@ -245,7 +259,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if lastResp != nil {
 		return lastResp, nil
 	}
-	return nil, &TransportError{Method: req.Method, URL: redact(req.URL), Attempts: int(c.opts.MaxAttempts), Err: lastErr}
+	return nil, &TransportError{Method: req.Method, URL: redact(req.URL), Attempts: attempts, Err: redactErr(lastErr)}
 }
 
 func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
@@ -292,7 +306,15 @@ func (c *Client) wait(ctx context.Context) error {
 			return err
 		}
 	}
-	return c.limiter.Wait(ctx)
+	if err := c.limiter.Wait(ctx); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		// The limiter refuses up front when the wait would pass ctx's
+		// deadline; to the caller that is the deadline, not a transport fault.
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // slowDown reacts to a throttling answer: pause every caller for Retry-After
@@ -322,11 +344,17 @@ func (c *Client) observeRemaining(h http.Header) {
 		return
 	}
 	remaining, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return
+	if err != nil || remaining < 0 {
+		return // not a level we can reason about
 	}
-	if remaining < 50 && c.limiter.Limit() == rate.Inf {
+	cur := c.limiter.Limit()
+	switch {
+	case remaining < 50 && cur == rate.Inf:
 		c.limiter.SetLimit(rate.Limit(10))
+	case remaining < 10 && cur != rate.Inf:
+		// Nearly empty although already paced: the vendor's bucket drains
+		// faster than it refills at this pace, so slow down further.
+		c.limiter.SetLimit(max(cur*0.8, 0.5))
 	}
 	if remaining >= 300 && c.opts.RateLimit == 0 && c.limiter.Limit() != rate.Inf {
 		// Plenty of headroom again: recover speed gradually.
@@ -358,8 +386,27 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// neverReachedServer reports whether a transport error proves the request was
+// not sent: the connection was refused or could not be dialled at all (DNS,
+// unreachable network, dial timeout). Then even a POST is safe to repeat.
 func neverReachedServer(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// redactErr removes credentials from the URL a *url.Error quotes, so that a
+// TransportError never prints an access_token.
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cp := *ue
+		cp.URL = redact(ue.URL)
+		return &cp
+	}
+	return err
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
