@@ -33,7 +33,7 @@ func setup(t *testing.T, cfg Config) *fixture {
 		cfg.Seed = 7
 	}
 	if cfg.Users == 0 {
-		cfg.Users = 30
+		cfg.Users = 60
 	}
 	if cfg.Courses == 0 {
 		cfg.Courses = 10
