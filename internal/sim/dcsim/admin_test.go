@@ -3,7 +3,9 @@ package dcsim
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,5 +344,66 @@ func TestStatsCountRoutes(t *testing.T) {
 	}
 	if got := f.sim.Counts()["enrollments"]; got != 300 {
 		t.Fatalf("counts %d, want 300", got)
+	}
+}
+
+// TestConcurrentUse runs readers, writers and admin changes at once; with
+// -race it checks the RWMutex discipline (the brief: guard data with a
+// RWMutex).
+func TestConcurrentUse(t *testing.T) {
+	f := setup(t, Config{})
+	active := f.find(t, "active", func(r *registration, _ *offering) bool { return r.status == statusActive })
+	oi, _ := f.findOffering(t, "open", func(_ int32, o *offering) bool { return o.registrationOpen(testNow.Unix()) })
+	learner := f.userID(f.freeLearner(t, oi))
+	var wg sync.WaitGroup
+	codes := make(chan int, 100)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				switch (w + i) % 4 {
+				case 0:
+					codes <- f.call(t, "GET", "/registrations?limit=100&offset="+strconv.Itoa(i*10), nil).status
+				case 1:
+					codes <- f.call(t, "PUT", "/registrations/"+active.id.String(), map[string]int{"grade": i * 10}).status
+				case 2:
+					codes <- f.call(t, "POST", "/registrations", map[string]string{"userId": learner, "offeringId": f.offeringID(oi)}).status
+				case 3:
+					codes <- f.call(t, "POST", f.url+"/_sim/mutate", map[string]int{"count": 3, "seed": i}).status
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 && c != 201 && c != 204 && c != 400 { // 400: a repeated POST (providers.md §3.3)
+			t.Fatalf("unexpected status %d", c)
+		}
+	}
+
+	// Racing POSTs for one fresh pair: exactly one wins (providers.md §3.3:
+	// already registered → 400).
+	oi2, _ := f.findOffering(t, "open", func(i int32, o *offering) bool { return i != oi && o.registrationOpen(testNow.Unix()) })
+	body := map[string]string{"userId": f.userID(f.freeLearner(t, oi2)), "offeringId": f.offeringID(oi2)}
+	results := make(chan int, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- f.call(t, "POST", "/registrations", body).status
+		}()
+	}
+	wg.Wait()
+	close(results)
+	created := 0
+	for c := range results {
+		if c == 201 {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d concurrent POSTs for one pair succeeded, want exactly 1", created)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -273,7 +274,9 @@ func (s *Sim) generateRegistrations(anchor int64) {
 	}
 	b := r.Uint64N(pairs)
 	for j := 0; j < chains; j++ {
-		p := (a*uint64(j) + b) % pairs
+		hi, lo := bits.Mul64(a, uint64(j))
+		_, p := bits.Div64(hi, lo, pairs) // a·j mod pairs without overflow; hi < pairs since a < pairs
+		p = (p + b) % pairs
 		u := int32(1 + p%uint64(learners))
 		o := eligible[p/uint64(learners)]
 		s.generateChain(r, anchor, u, o, int(lengths[j]))
