@@ -86,7 +86,7 @@ func (c *Connector) coursePageAt(ctx context.Context, index, size int, fresh boo
 	for _, raw := range env.Items {
 		course, err := m.course(raw)
 		if err != nil {
-			return nil, c.mappingError(routeCourses, err)
+			return nil, c.mappingError(routeCourses, nil, err)
 		}
 		page.ids = append(page.ids, course.ID)
 	}
@@ -176,7 +176,7 @@ func (c *Connector) EnrollmentPage(ctx context.Context, params provider.Enrollme
 		for _, raw := range env.Items {
 			e, err := m.enrollment(raw)
 			if err != nil {
-				return nil, c.mappingError(routeCourseEnrollments, err)
+				return nil, c.mappingError(routeCourseEnrollments, map[string]string{"courseId": courseID}, err)
 			}
 			out.Enrollments = append(out.Enrollments, e)
 		}
@@ -203,9 +203,9 @@ func (c *Connector) EnrollmentPage(ctx context.Context, params provider.Enrollme
 }
 
 // mappingError reports a record the connector cannot read.
-func (c *Connector) mappingError(routeName string, err error) error {
+func (c *Connector) mappingError(routeName string, params map[string]string, err error) error {
 	r := c.routes[routeName]
-	return providerErr(provider.KindUpstream, r.Method, c.baseURL+r.Path, 0, "Absorb answered a record the connector cannot read", err)
+	return providerErr(provider.KindUpstream, r.Method, c.url(r, params, nil), 0, "Absorb answered a record the connector cannot read", err)
 }
 
 // EnrollmentGet reads one enrollment by id (§2.3 #6).
@@ -219,7 +219,7 @@ func (c *Connector) EnrollmentGet(ctx context.Context, id string) (*lms.CourseEn
 	}
 	e, err := mapper{zone: c.zone}.enrollment(raw)
 	if err != nil {
-		return nil, c.mappingError(routeEnrollmentGet, err)
+		return nil, c.mappingError(routeEnrollmentGet, map[string]string{"id": id}, err)
 	}
 	return &e, nil
 }
@@ -268,7 +268,7 @@ func (c *Connector) UserPage(ctx context.Context, cursor string) (*provider.User
 	for _, raw := range env.Items {
 		u, err := m.user(raw)
 		if err != nil {
-			return nil, c.mappingError(routeUsers, err)
+			return nil, c.mappingError(routeUsers, nil, err)
 		}
 		out.Users = append(out.Users, u)
 	}
@@ -290,7 +290,7 @@ func (c *Connector) CoursePage(ctx context.Context, cursor string) (*provider.Co
 	for _, raw := range env.Items {
 		course, err := m.course(raw)
 		if err != nil {
-			return nil, c.mappingError(routeCourses, err)
+			return nil, c.mappingError(routeCourses, nil, err)
 		}
 		out.Courses = append(out.Courses, course)
 	}
