@@ -418,8 +418,14 @@ func TestWriteValidationBeforeAnyCall(t *testing.T) {
 		msg  string
 	}{
 		{"score below 0", func() error { _, err := c.Score(ctx, provider.ScoreParams{EnrollmentID: "r", Score: -0.5}); return err }, "outside 0-100"},
-		{"score above 100", func() error { _, err := c.Score(ctx, provider.ScoreParams{EnrollmentID: "r", Score: 100.1}); return err }, "outside 0-100"},
-		{"score NaN", func() error { _, err := c.Score(ctx, provider.ScoreParams{EnrollmentID: "r", Score: math.NaN()}); return err }, "outside 0-100"},
+		{"score above 100", func() error {
+			_, err := c.Score(ctx, provider.ScoreParams{EnrollmentID: "r", Score: 100.1})
+			return err
+		}, "outside 0-100"},
+		{"score NaN", func() error {
+			_, err := c.Score(ctx, provider.ScoreParams{EnrollmentID: "r", Score: math.NaN()})
+			return err
+		}, "outside 0-100"},
 		{"score with status (§3.3: never decide pass/fail ourselves)", func() error {
 			_, err := c.Score(ctx, provider.ScoreParams{EnrollmentID: "r", Score: 90, Status: lms.StatusPassed})
 			return err
