@@ -1,19 +1,3 @@
-// Package dcsim simulates the DigitalChalk REST API v5 as far as Registrar
-// uses it: registrations (list, read, register, grade, eject), users and
-// offerings, with the vendor's bearer-token auth, limit/offset paging and
-// error bodies (seeds 000/001, providers.md §3).
-//
-// Where the vendor documentation is silent the simulator picks one behaviour
-// and marks it UNCERTAIN in a comment; the choices are collected in
-// doc comments of the handlers so a connector author can find them:
-//   - 401 body for a missing or wrong token;
-//   - limit above 100 is clamped to 100, not refused;
-//   - the date-range syntax of the date filters ("from,to");
-//   - 429 {"errors":["Too many requests"]} for throttling, no Retry-After;
-//   - an ejected registration does not block registering again.
-//
-// The simulator speaks only the vendor's dialect: it imports no Registrar
-// model or connector code.
 package dcsim
 
 import (
