@@ -398,12 +398,20 @@ func testUsersAndCourses(t *testing.T, h Harness) {
 }
 
 func testThrottled(t *testing.T, h Harness) {
-	env := h.Start(t, h.Enrollments/2, simkit.Faults{RateLimit: 20})
+	// A low limit, so that even a short listing outruns the bucket (the
+	// simulator's burst equals its rate).
+	env := h.Start(t, h.Enrollments/2, simkit.Faults{RateLimit: 5})
+	began := time.Now()
 	got, _, err := ListAll(ctxFor(t), env.Reader, "")
 	if err != nil {
-		t.Fatalf("listing under a 20 rps limit: %v", err)
+		t.Fatalf("listing under a 5 rps limit: %v", err)
 	}
 	checkIDs(t, got, env.WantIDs())
+	st := env.Kit.Stats(nil)
+	if st.Throttled == 0 {
+		t.Errorf("the simulator throttled no request (%d requests); the case proves nothing", st.Total)
+	}
+	t.Logf("%d requests, %d throttled, %v", st.Total, st.Throttled, time.Since(began))
 }
 
 func testFailing(t *testing.T, h Harness) {
