@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/registrarhq/registrar/internal/sim/simkit"
 )
 
 const dateLayout = "2006-01-02T15:04:05Z" // providers.md §3.3: 2012-03-01T06:03:10Z
@@ -21,6 +19,21 @@ func formatDate(unix int64) string {
 	return time.Unix(unix, 0).UTC().Format(dateLayout)
 }
 
+// writeJSON answers with v as JSON. Unlike simkit.WriteJSON it does not
+// escape "&" as \u0026, so next/prev links read as the vendor's plain URLs.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		failed(w, nil)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
 // Error bodies per providers.md §3.4: "errors" (messages) and/or
 // "fieldErrors" (field → message).
 type errorBody struct {
@@ -29,11 +42,11 @@ type errorBody struct {
 }
 
 func writeErrors(w http.ResponseWriter, status int, msgs ...string) {
-	simkit.WriteJSON(w, status, errorBody{Errors: msgs})
+	writeJSON(w, status, errorBody{Errors: msgs})
 }
 
 func writeFieldErrors(w http.ResponseWriter, status int, fields map[string]string) {
-	simkit.WriteJSON(w, status, errorBody{FieldErrors: fields})
+	writeJSON(w, status, errorBody{FieldErrors: fields})
 }
 
 // throttled answers a rate-limited request. DigitalChalk documents no rate

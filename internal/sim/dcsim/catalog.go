@@ -3,8 +3,6 @@ package dcsim
 import (
 	"net/http"
 	"strings"
-
-	"github.com/registrarhq/registrar/internal/sim/simkit"
 )
 
 // userJSON carries the user fields the docs show (providers.md §3.5: id,
@@ -73,7 +71,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 		results = []userJSON{}
 	}
 	next, prev := pageLinks(r, pg, more)
-	simkit.WriteJSON(w, http.StatusOK, envelope{Results: results, Next: next, Prev: prev})
+	writeJSON(w, http.StatusOK, envelope{Results: results, Next: next, Prev: prev})
 }
 
 func (s *Sim) getUser(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +86,7 @@ func (s *Sim) getUser(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "No user was found with the given id.")
 		return
 	}
-	simkit.WriteJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, v)
 }
 
 // listOfferings is GET /offerings with the filters of providers.md §3.5:
@@ -164,7 +162,7 @@ func (s *Sim) listOfferings(w http.ResponseWriter, r *http.Request) {
 	s.mu.RUnlock()
 
 	next, prev := pageLinks(r, pg, more)
-	simkit.WriteJSON(w, http.StatusOK, envelope{Results: results, Next: next, Prev: prev})
+	writeJSON(w, http.StatusOK, envelope{Results: results, Next: next, Prev: prev})
 }
 
 func (s *Sim) getOffering(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +177,7 @@ func (s *Sim) getOffering(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "No offering was found with the given id.")
 		return
 	}
-	simkit.WriteJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, v)
 }
 
 func containsFold(list []string, v string) bool {

@@ -96,6 +96,9 @@ func TestPaging(t *testing.T) {
 			if _, ok := raw["total"]; ok {
 				t.Error("the vendor has no total count (providers.md §3.2)")
 			}
+			if strings.Contains(string(res.body), `\u0026`) {
+				t.Error("links must read as plain URLs, not with & escaped")
+			}
 			if string(raw["results"]) == "null" {
 				t.Error("results must be an array, not null")
 			}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-
-	"github.com/registrarhq/registrar/internal/sim/simkit"
 )
 
 // registrationJSON is the vendor's Registration object (seed 000,
@@ -140,7 +138,7 @@ func (s *Sim) listRegistrations(w http.ResponseWriter, r *http.Request) {
 	s.mu.RUnlock()
 
 	next, prev := pageLinks(r, pg, more)
-	simkit.WriteJSON(w, http.StatusOK, envelope{Results: results, Next: next, Prev: prev})
+	writeJSON(w, http.StatusOK, envelope{Results: results, Next: next, Prev: prev})
 }
 
 func (s *Sim) lookupUser(v string) (int32, bool) {
@@ -190,7 +188,7 @@ func (s *Sim) getRegistration(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, msgNoRegistration)
 		return
 	}
-	simkit.WriteJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, v)
 }
 
 const msgNotAvailable = "This offering is not available for registration for the given user."
