@@ -71,3 +71,32 @@ func BenchmarkListDeepOffset(b *testing.B) {
 		})
 	}
 }
+
+// TestLoadMillionWithinBudget holds the brief's budget: a million
+// registrations in under 30 s and 1 GiB of heap. Skipped with -short.
+func TestLoadMillionWithinBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a million registrations")
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	s, err := New(Config{Seed: 9, Enrollments: 1_000_000, Clock: simkit.NewFixedClock(testNow)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	heap := after.HeapAlloc - before.HeapAlloc
+	t.Logf("loaded %d registrations in %v, %d MiB heap", len(s.live), elapsed, heap>>20)
+	if elapsed > 30*time.Second || heap > 1<<30 {
+		t.Fatalf("over budget: %v, %d MiB", elapsed, heap>>20)
+	}
+	if len(s.live) != 1_000_000 {
+		t.Fatalf("%d registrations", len(s.live))
+	}
+	runtime.KeepAlive(s)
+}
