@@ -1,8 +1,10 @@
 package canvassim
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -58,6 +60,9 @@ func (r reply) links() map[string]string {
 	return out
 }
 
+// multipartForm is a body sent as curl -F sends it (seed 004's examples).
+type multipartForm map[string]string
+
 type reqOpt func(*http.Request)
 
 func withoutToken() reqOpt { return func(r *http.Request) { r.Header.Del("Authorization") } }
@@ -76,6 +81,16 @@ func send(t *testing.T, method, u string, body any, opts ...reqOpt) reply {
 	case nil:
 	case url.Values:
 		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	case multipartForm:
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range b {
+			if err := mw.WriteField(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mw.Close()
+		rd, ctype = &buf, mw.FormDataContentType()
 	default:
 		js, err := json.Marshal(b)
 		if err != nil {
