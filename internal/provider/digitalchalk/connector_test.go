@@ -3,12 +3,15 @@ package digitalchalk
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -227,56 +230,156 @@ func TestRequestsCarryAuthAndJSONHeaders(t *testing.T) {
 	}
 }
 
-// TestPagingFollowsNext: the connector asks for exactly the offsets the
-// vendor's next links name, resolves relative links, stops when next is
-// absent (§3.2), and a fresh connector resumes from a stored cursor.
-func TestPagingFollowsNext(t *testing.T) {
-	pages := map[string]string{
-		"0": `{"results":[{"id":"r1","userId":"u","offeringId":"o","status":"active"},{"id":"r2","userId":"u","offeringId":"o","status":"active"}],
-		       "next":"http://HOST/dc/api/v5/registrations?limit=2&offset=2"}`,
-		// The vendor's next skips to 5: the connector must follow it, not add 2.
-		"2": `{"results":[{"id":"r3","userId":"u","offeringId":"o","status":"passed"}],
-		       "next":"/dc/api/v5/registrations?offset=5&limit=2","prev":"/dc/api/v5/registrations?offset=0&limit=2"}`,
-		"5": `{"results":[{"id":"r6","userId":"u","offeringId":"o","status":"failed"},{"id":"r7","userId":"u","offeringId":"o","status":"ejected"}]}`,
-	}
-	var host string
-	rec, base := fakeVendor(t, func(w http.ResponseWriter, r *http.Request) {
-		body, ok := pages[r.URL.Query().Get("offset")]
-		if !ok || r.URL.Path != "/dc/api/v5/registrations" {
-			http.Error(w, `{"errors":["no such page"]}`, http.StatusNotFound)
-			return
-		}
-		_, _ = io.WriteString(w, strings.ReplaceAll(body, "HOST", host))
-	})
-	host = strings.TrimPrefix(strings.TrimSuffix(base, "/dc/api/v5"), "http://")
-	c := newConnector(t, base, map[string]string{"page_size": "2", "user_details": "none"})
-	ctx := context.Background()
+// listVendor serves GET /registrations from a list that tests change between
+// pages, with limit/offset item paging and next links as §3.2 describes;
+// relative says whether next links are relative.
+type listVendor struct {
+	mu       sync.Mutex
+	ids      []string
+	relative bool
+}
 
-	first, err := c.EnrollmentPage(ctx, provider.EnrollmentPageParams{})
-	if err != nil {
-		t.Fatal(err)
+func (v *listVendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	p := page[json.RawMessage]{Results: []json.RawMessage{}}
+	for _, id := range v.ids[min(offset, len(v.ids)):min(offset+limit, len(v.ids))] {
+		p.Results = append(p.Results, json.RawMessage(`{"id":"`+id+`","userId":"u","offeringId":"o","status":"active"}`))
 	}
-	if first.Total != -1 {
-		t.Errorf("total %d, want -1 (DigitalChalk gives no count)", first.Total)
+	if offset+limit < len(v.ids) {
+		// Parameters in the vendor's own order, to show the connector reads
+		// the link rather than rebuilding it.
+		p.Next = fmt.Sprintf("/dc/api/v5/registrations?offset=%d&limit=%d", offset+limit, limit)
+		if !v.relative {
+			p.Next = "http://" + r.Host + p.Next
+		}
 	}
-	// A new process: only the stored string crosses over.
-	resumed, pagesRead, err := providertest.ListAll(ctx, newConnector(t, base, map[string]string{"page_size": "2", "user_details": "none"}), first.NextCursor)
-	if err != nil {
-		t.Fatal(err)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func (v *listVendor) change(f func(ids []string) []string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.ids = f(v.ids)
+}
+
+func ids(es []lms.CourseEnrollment) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.ID
 	}
-	var ids []string
-	for _, e := range append(first.Enrollments, resumed...) {
-		ids = append(ids, e.ID)
+	return out
+}
+
+// TestPagingFollowsNext: the connector asks for the offsets the vendor's next
+// links name (less the anchor window), absolute or relative, stops when next
+// is absent (§3.2), and a fresh connector resumes from a stored cursor.
+func TestPagingFollowsNext(t *testing.T) {
+	for _, relative := range []bool{false, true} {
+		t.Run(fmt.Sprintf("relative=%v", relative), func(t *testing.T) {
+			vendor := &listVendor{ids: []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7"}, relative: relative}
+			rec, base := fakeVendor(t, vendor.ServeHTTP)
+			settings := map[string]string{"page_size": "2", "user_details": "none"}
+			ctx := context.Background()
+
+			first, err := newConnector(t, base, settings).EnrollmentPage(ctx, provider.EnrollmentPageParams{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.Total != -1 {
+				t.Errorf("total %d, want -1 (DigitalChalk gives no count)", first.Total)
+			}
+			// A new process: only the stored string crosses over.
+			rest, pages, err := providertest.ListAll(ctx, newConnector(t, base, settings), first.NextCursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := ids(append(first.Enrollments, rest...)), vendor.ids; !slices.Equal(got, want) || pages != 3 {
+				t.Errorf("ids %v over %d resumed pages, want %v over 3", got, pages, want)
+			}
+			var queries []string
+			for _, r := range rec.all() {
+				queries = append(queries, r.Query)
+			}
+			// next offsets 2, 4, 6, each read from up to 5 records earlier.
+			want := []string{"limit=2&offset=0", "limit=4&offset=0", "limit=6&offset=0", "limit=7&offset=1"}
+			if !slices.Equal(queries, want) {
+				t.Errorf("queries %v, want %v", queries, want)
+			}
+		})
 	}
-	if want := []string{"r1", "r2", "r3", "r6", "r7"}; !slices.Equal(ids, want) || pagesRead != 2 {
-		t.Errorf("ids %v over %d resumed pages, want %v over 2", ids, pagesRead, want)
+}
+
+// TestPagingSurvivesShifts: records that vanish or appear before the current
+// offset between two pages neither hide nor repeat a record.
+func TestPagingSurvivesShifts(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(ids []string) []string
+		want   []string
+	}{
+		{"a listed record vanishes", func(ids []string) []string { return slices.DeleteFunc(ids, func(id string) bool { return id == "r2" }) },
+			[]string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"}},
+		{"the last listed record vanishes", func(ids []string) []string { return slices.DeleteFunc(ids, func(id string) bool { return id == "r4" }) },
+			[]string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"}},
+		{"two records appear before the offset", func(ids []string) []string { return slices.Insert(ids, 1, "n1", "n2") },
+			[]string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"}},
 	}
-	var offsets []string
-	for _, r := range rec.all() {
-		offsets = append(offsets, r.Query)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vendor := &listVendor{ids: []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"}}
+			_, base := fakeVendor(t, vendor.ServeHTTP)
+			c := newConnector(t, base, map[string]string{"page_size": "4", "user_details": "none"})
+			ctx := context.Background()
+			first, err := c.EnrollmentPage(ctx, provider.EnrollmentPageParams{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vendor.change(tt.change)
+			rest, _, err := providertest.ListAll(ctx, c, first.NextCursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(append(first.Enrollments, rest...)); !slices.Equal(got, tt.want) {
+				t.Errorf("walk saw %v, want %v", got, tt.want)
+			}
+		})
 	}
-	if want := []string{"limit=2&offset=0", "limit=2&offset=2", "limit=2&offset=5"}; !slices.Equal(offsets, want) {
-		t.Errorf("queries %v, want %v", offsets, want)
+}
+
+// TestWalkWhileTheSimulatorDeletes: records purged behind a running walk
+// (dcsim DeleteEnrollment) cost no other record.
+func TestWalkWhileTheSimulatorDeletes(t *testing.T) {
+	s := startSim(t, dcsim.Config{Enrollments: 100})
+	c := s.connector(t, simToken, map[string]string{"page_size": "20", "user_details": "none"})
+	ctx := context.Background()
+	var seenIDs []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		p, err := c.EnrollmentPage(ctx, provider.EnrollmentPageParams{Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seenIDs = append(seenIDs, ids(p.Enrollments)...)
+		if pages == 1 {
+			// Purge two records the walk already passed.
+			s.sim.DeleteEnrollment(seenIDs[3])
+			s.sim.DeleteEnrollment(seenIDs[25])
+		}
+		if cursor = p.NextCursor; cursor == "" {
+			break
+		}
+	}
+	count := map[string]int{}
+	for _, id := range seenIDs {
+		count[id]++
+	}
+	for _, id := range s.sim.EnrollmentIDs() {
+		if count[id] != 1 {
+			t.Errorf("registration %s seen %d times, want once", id, count[id])
+		}
 	}
 }
 
@@ -289,9 +392,10 @@ func TestPagingRefusesBadLinksAndCursors(t *testing.T) {
 		{"next that does not advance", "/dc/api/v5/registrations?offset=0&limit=2", "", provider.KindUpstream, "does not advance"},
 		{"next to another host", "https://elsewhere.example/dc/api/v5/registrations?page=2", "", provider.KindUpstream, "leaves"},
 		{"next with a bad offset", "/dc/api/v5/registrations?offset=-4", "", provider.KindUpstream, "offset"},
-		{"cursor from elsewhere", "", "next:https://evil.example/dc/api/v5/registrations?p=2", provider.KindInvalidRequest, "cursor"},
+		{"cursor from elsewhere", "", "next=https%3A%2F%2Fevil.example%2Fdc%2Fapi%2Fv5%2Fregistrations%3Fp%3D2", provider.KindInvalidRequest, "cursor"},
 		{"cursor that is not ours", "", "page=3", provider.KindInvalidRequest, "cursor"},
-		{"negative offset cursor", "", "offset:-1", provider.KindInvalidRequest, "cursor"},
+		{"negative offset cursor", "", "offset=-1", provider.KindInvalidRequest, "cursor"},
+		{"garbled cursor", "", "%zz", provider.KindInvalidRequest, "cursor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

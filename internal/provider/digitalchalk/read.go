@@ -23,13 +23,25 @@ const (
 	pathOfferings     = "/offerings"
 )
 
-// Cursor forms. DigitalChalk pages by item offset and says where the next
-// page is in "next" (§3.2); the cursor keeps the offset that link asked for,
-// so a walk resumes exactly where the vendor pointed, in any process. A next
-// link without an offset (not documented, kept for safety) is kept whole.
+// Cursors. DigitalChalk pages by item offset and says where the next page is
+// in "next" (§3.2). A cursor keeps the offset that link names, so a walk
+// resumes exactly where the vendor pointed, in any process, plus the ids that
+// ended the page before ("after"). A next link without an offset (not
+// documented, kept for safety) is kept whole.
+//
+// Why the ids: offset paging skips a record whenever one before the offset
+// vanishes between two pages (everything shifts down by one), and the sync
+// engine would then take the skipped record for deleted. So each page after
+// the first is read from anchorWindow items before the vendor's offset and
+// starts right after the last id of the previous page, wherever it now is;
+// shifts of up to anchorWindow records either way lose and repeat nothing.
+// The cost is anchorWindow extra records per page.
 const (
-	cursorOffset = "offset:"
-	cursorNext   = "next:"
+	cursorOffset = "offset"
+	cursorAfter  = "after"
+	cursorNext   = "next"
+	anchorWindow = 5
+	anchorIDs    = 3
 )
 
 // maxAttemptPages bounds the listing that numbers a user's attempts: a user
@@ -38,60 +50,114 @@ const (
 // whole account.
 const maxAttemptPages = 10
 
+// keyed is a listed vendor record with an id.
+type keyed interface{ key() string }
+
+func (r registration) key() string { return r.ID }
+func (u user) key() string         { return u.ID }
+func (o offering) key() string     { return o.ID }
+
+// position is a decoded cursor.
+type position struct {
+	offset int      // item offset the vendor's next link named
+	after  []string // ids that ended the previous page, last one last
+	link   string   // a whole next link, when it had no offset
+}
+
+func (c *Connector) parseCursor(cursor string) (position, error) {
+	if cursor == "" {
+		return position{}, nil
+	}
+	bad := &provider.Error{
+		Kind: provider.KindInvalidRequest, Provider: Name,
+		Message: fmt.Sprintf("cursor %q was not made by the DigitalChalk connector for %s", cursor, c.baseURL),
+	}
+	v, err := url.ParseQuery(cursor)
+	if err != nil {
+		return position{}, bad
+	}
+	pos := position{after: v[cursorAfter]}
+	switch {
+	case v.Has(cursorOffset):
+		pos.offset, err = strconv.Atoi(v.Get(cursorOffset))
+		if err != nil || pos.offset < 0 {
+			return position{}, bad
+		}
+	case v.Has(cursorNext):
+		// The token must never be sent outside the API.
+		u, err := url.Parse(v.Get(cursorNext))
+		if err != nil || !c.sameAPI(u) {
+			return position{}, bad
+		}
+		pos.link = u.String()
+	default:
+		return position{}, bad
+	}
+	return pos, nil
+}
+
 // fetchPage reads one page of a collection at path with the fixed filters of
 // query, from cursor ("" = the first page), and returns the cursor of the
 // next page ("" after the last).
-func fetchPage[T any](ctx context.Context, c *Connector, path string, query url.Values, cursor string) ([]T, string, error) {
-	pageURL, offset, err := c.pageURL(path, query, cursor)
+func fetchPage[T keyed](ctx context.Context, c *Connector, path string, query url.Values, cursor string) ([]T, string, error) {
+	pos, err := c.parseCursor(cursor)
 	if err != nil {
 		return nil, "", err
+	}
+	pageURL, offset, window := pos.link, -1, 0
+	if pos.link == "" {
+		if len(pos.after) > 0 {
+			window = min(anchorWindow, pos.offset)
+		}
+		offset = pos.offset - window
+		q := url.Values{}
+		for k, vs := range query {
+			q[k] = vs
+		}
+		q.Set("limit", strconv.Itoa(min(c.pageSize+window, maxPageSize)))
+		q.Set("offset", strconv.Itoa(offset))
+		pageURL = c.endpoint(path, q)
 	}
 	var p page[T]
 	if err := c.getJSON(ctx, pageURL, &p); err != nil {
 		return nil, "", err
 	}
-	next, err := c.nextCursor(pageURL, offset, p.Next)
+	records := p.Results
+	if window > 0 {
+		records = afterAnchor(p.Results, pos.after, window)
+	}
+	anchors := pos.after
+	if n := len(p.Results); n > 0 {
+		anchors = nil
+		for _, r := range p.Results[max(0, n-anchorIDs):] {
+			anchors = append(anchors, r.key())
+		}
+	}
+	next, err := c.nextCursor(pageURL, offset, p.Next, anchors)
 	if err != nil {
 		return nil, "", err
 	}
-	return p.Results, next, nil
+	return records, next, nil
 }
 
-// pageURL builds the URL a cursor points at; offset is -1 when the cursor is
-// a whole next link.
-func (c *Connector) pageURL(path string, query url.Values, cursor string) (string, int, error) {
-	q := url.Values{}
-	for k, vs := range query {
-		q[k] = vs
-	}
-	q.Set("limit", strconv.Itoa(c.pageSize))
-	switch {
-	case cursor == "":
-		q.Set("offset", "0")
-		return c.endpoint(path, q), 0, nil
-	case strings.HasPrefix(cursor, cursorOffset):
-		offset, err := strconv.Atoi(strings.TrimPrefix(cursor, cursorOffset))
-		if err != nil || offset < 0 {
-			break
-		}
-		q.Set("offset", strconv.Itoa(offset))
-		return c.endpoint(path, q), offset, nil
-	case strings.HasPrefix(cursor, cursorNext):
-		link := strings.TrimPrefix(cursor, cursorNext)
-		if u, err := url.Parse(link); err == nil && c.sameAPI(u) {
-			return link, -1, nil
+// afterAnchor returns the records after the latest anchor id still present;
+// when none is (more than the window moved, or they all vanished) it falls
+// back to plain offset paging.
+func afterAnchor[T keyed](results []T, after []string, window int) []T {
+	for i := len(after) - 1; i >= 0; i-- {
+		for j, r := range results {
+			if r.key() == after[i] {
+				return results[j+1:]
+			}
 		}
 	}
-	return "", 0, &provider.Error{
-		Kind: provider.KindInvalidRequest, Provider: Name,
-		Message: fmt.Sprintf("cursor %q was not made by the DigitalChalk connector for %s", cursor, c.baseURL),
-	}
+	return results[min(window, len(results)):]
 }
 
 // nextCursor turns the vendor's next link into a cursor, refusing a link that
 // would not move forward (a walk that never ends) or that leaves the API (the
 // token must not be sent elsewhere).
-func (c *Connector) nextCursor(pageURL string, offset int, next string) (string, error) {
+func (c *Connector) nextCursor(pageURL string, offset int, next string, anchors []string) (string, error) {
 	if next == "" {
 		return "", nil
 	}
@@ -108,12 +174,12 @@ func (c *Connector) nextCursor(pageURL string, offset int, next string) (string,
 		if offset >= 0 && nextOffset <= offset {
 			return "", upstream(http.MethodGet, pageURL, "DigitalChalk's next link does not advance (offset %d after %d)", nextOffset, offset)
 		}
-		return cursorOffset + strconv.Itoa(nextOffset), nil
+		return url.Values{cursorOffset: {strconv.Itoa(nextOffset)}, cursorAfter: anchors}.Encode(), nil
 	}
 	if !c.sameAPI(link) {
 		return "", upstream(http.MethodGet, pageURL, "DigitalChalk's next link %s leaves %s", httpx.Redact(link.String()), c.baseURL)
 	}
-	return cursorNext + link.String(), nil
+	return url.Values{cursorNext: {link.String()}}.Encode(), nil
 }
 
 // sameAPI reports whether u is under base_url.
