@@ -121,6 +121,13 @@ func (s Stats) Sub(prev Stats) Stats {
 	}
 }
 
+// StatsReporter is implemented by connectors built on a Client, so that a
+// sync run can read their counters before and after and report the
+// difference (Stats.Sub) without knowing the connector.
+type StatsReporter interface {
+	HTTPStats() Stats
+}
+
 // Client sends requests with retries and pacing. Safe for concurrent use.
 type Client struct {
 	opts    Options

@@ -2,10 +2,13 @@ package canvas
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -354,3 +357,62 @@ func TestEnrollmentTypesSetting(t *testing.T) {
 		t.Errorf("listed %d of %d; want a non-empty subset", len(all), len(sim.EnrollmentIDs()))
 	}
 }
+
+// TestNewWalkSeesNewCourses: a connector reused for the next sync reads the
+// courses afresh instead of its cached page.
+func TestNewWalkSeesNewCourses(t *testing.T) {
+	var courses atomic.Int32
+	courses.Store(1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/courses") {
+			var list []string
+			for i := 1; i <= int(courses.Load()); i++ {
+				list = append(list, fmt.Sprintf(`{"id":"%d","name":"Course %d"}`, i, i))
+			}
+			_, _ = w.Write([]byte("[" + strings.Join(list, ",") + "]"))
+			return
+		}
+		id := strings.Split(r.URL.Path, "/")[4]
+		fmt.Fprintf(w, `[{"id":"e%s","course_id":"%s","user_id":"u1","enrollment_state":"active","type":"StudentEnrollment"}]`, id, id)
+	}))
+	defer srv.Close()
+	c := newTestConnector(t, srv.URL, nil)
+	for want := 1; want <= 2; want++ {
+		all, _, err := providertest.ListAll(context.Background(), c, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != want {
+			t.Errorf("walk %d listed %d enrollments, want %d", want, len(all), want)
+		}
+		courses.Store(2)
+	}
+}
+
+// TestListingFollowsChanges: records changed behind the connector's back
+// (canvassim Mutate) are all listed, once, on the next walk.
+func TestListingFollowsChanges(t *testing.T) {
+	sim, url := startSim(t, 90, simkit.Faults{})
+	c := simConnector(t, sim, url, simToken(sim))
+	ctx := context.Background()
+	if _, _, err := providertest.ListAll(ctx, c, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mutate(30, 99); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := providertest.ListAll(ctx, c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(all))
+	for i, e := range all {
+		ids[i] = e.ID
+	}
+	slices.Sort(ids)
+	if want := sim.EnrollmentIDs(); !slices.Equal(ids, want) {
+		t.Errorf("after changes listed %d ids, want %d", len(ids), len(want))
+	}
+}
+
+var _ httpx.StatsReporter = (*Connector)(nil)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/provider"
@@ -57,23 +58,30 @@ type coursesPage struct {
 	url     string
 	courses []course
 	next    string
+	readAt  time.Time
 }
+
+// coursePageMaxAge bounds how long a courses page is reused by a walk that
+// resumes in the same process.
+const coursePageMaxAge = 10 * time.Minute
 
 func (c *Connector) firstCoursesURL() string {
 	return c.apiURL("/api/v1/accounts/"+url.PathEscape(c.accountID)+"/courses",
 		url.Values{"per_page": {strconv.Itoa(c.perPage)}})
 }
 
-// courses reads a page of the account's courses, reusing the last page read:
-// a walk reads each courses page once however many enrollment pages follow.
-func (c *Connector) courses(ctx context.Context, pageURL string) (*coursesPage, error) {
+// courses reads a page of the account's courses. Within a walk (reuse) it
+// reuses the last page read, if recent, so that a walk reads each courses page
+// once however many enrollment pages follow; a new walk always reads afresh,
+// so that it sees courses created since the last one.
+func (c *Connector) courses(ctx context.Context, pageURL string, reuse bool) (*coursesPage, error) {
 	if pageURL == "" {
 		pageURL = c.firstCoursesURL()
 	}
 	c.mu.Lock()
 	cached := c.coursePage
 	c.mu.Unlock()
-	if cached != nil && cached.url == pageURL {
+	if reuse && cached != nil && cached.url == pageURL && c.now().Sub(cached.readAt) < coursePageMaxAge {
 		return cached, nil
 	}
 	resp, err := c.call(ctx, http.MethodGet, pageURL, nil, true)
@@ -84,7 +92,7 @@ func (c *Connector) courses(ctx context.Context, pageURL string) (*coursesPage, 
 	if err := decode(http.MethodGet, pageURL, resp, &list); err != nil {
 		return nil, err
 	}
-	page := &coursesPage{url: pageURL, courses: list, next: nextLink(resp.Header)}
+	page := &coursesPage{url: pageURL, courses: list, next: nextLink(resp.Header), readAt: c.now()}
 	c.mu.Lock()
 	c.coursePage = page
 	for _, co := range list {
@@ -140,8 +148,8 @@ func (c *Connector) EnrollmentPage(ctx context.Context, params provider.Enrollme
 			return nil, err
 		}
 	}
-	for requests := 0; ; {
-		page, err := c.courses(ctx, cur.CoursesURL)
+	for requests, reuse := 0, params.Cursor != ""; ; reuse = true {
+		page, err := c.courses(ctx, cur.CoursesURL, reuse)
 		if err != nil {
 			return nil, err
 		}
@@ -329,7 +337,7 @@ func (c *Connector) CoursePage(ctx context.Context, cursor string) (*provider.Co
 		}
 		pageURL = pc.Next
 	}
-	page, err := c.courses(ctx, pageURL)
+	page, err := c.courses(ctx, pageURL, false)
 	if err != nil {
 		return nil, err
 	}
