@@ -28,11 +28,12 @@ type Connector struct {
 	userDetails   string
 	gradeProperty string
 	http          *httpx.Client
-	now           func() time.Time
 	users         *userDirectory
 }
 
 // New builds a connector from validated settings. It makes no network call.
+// It reads no clock: every time it returns comes from DigitalChalk, so
+// cfg.Now is not needed.
 func New(cfg provider.Config) (*Connector, error) {
 	def := Definition()
 	if err := def.Validate(cfg.Settings, cfg.Secrets); err != nil {
@@ -48,10 +49,6 @@ func New(cfg provider.Config) (*Connector, error) {
 			Field: settingPageSize, Message: fmt.Sprintf("must be a whole number from 1 to %d", maxPageSize),
 		}}}
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
 	c := &Connector{
 		baseURL:       base,
 		token:         cfg.Value(def, settingToken),
@@ -59,7 +56,6 @@ func New(cfg provider.Config) (*Connector, error) {
 		userDetails:   cfg.Value(def, settingUserDetails),
 		gradeProperty: cfg.Value(def, settingGradeProperty),
 		http:          httpx.New(cfg.HTTP),
-		now:           now,
 	}
 	c.users = newUserDirectory(c)
 	return c, nil

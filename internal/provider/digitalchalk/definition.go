@@ -88,8 +88,10 @@ func Definition() *provider.Definition {
 			"provider", "remote_status", "role", "is_current",
 		},
 		Notes: []string{
-			"No modified-since filter: every sync reads all registrations and compares them.",
-			"attempt_number, attempts_count and is_current are filled on single reads and after writes (one extra request listing the user's registrations of that offering), not in bulk listings.",
+			"No modified-since filter: every sync reads all registrations and compares them. A walk costs one request per page_size registrations (each page after the first re-reads up to 5 records to stay exact when records vanish mid-walk), plus the user lookups of user_details.",
+			"Registrations carry only the user's id: names and emails come from GET /users (user_details: users_pass costs one request per page_size users per sync, per_user one per distinct learner, none nothing).",
+			"attempt_number, attempts_count and is_current are filled on single reads and after writes (one extra request listing the user's registrations of that offering, numbered by createdDate), not in bulk listings.",
+			"A write costs the write itself plus its read-back: GET the registration, the user if not cached, and the user's registrations of that offering.",
 			"No due date, assigner, progress, time spent, URLs or certificate in the API: those fields stay empty.",
 			"Writes: register (enroll; re-enroll only where the offering allows retakes), assign a grade 0-100 (DigitalChalk decides passed or failed from the course's passing grade), eject (only while active). No complete, reactivate or direct status change.",
 			"Registering is not idempotent: a second POST for an active registration is refused by DigitalChalk (400).",
