@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/registrarhq/registrar/internal/httpx"
+	"github.com/registrarhq/registrar/internal/lms"
 )
 
 // Setting describes one connection setting of a provider.
@@ -69,6 +70,19 @@ type Definition struct {
 	Notes []string
 	// New builds a connector; it does not call the LMS.
 	New func(Config) (Reader, error)
+	// Prototype is a value of the connector's type (a typed nil pointer is
+	// fine): Capabilities of it derive the capability matrix without
+	// building a connector.
+	Prototype Reader
+}
+
+// Capabilities derives the provider's capability matrix from its connector
+// type.
+func (d *Definition) Capabilities() []lms.Capability {
+	if d.Prototype == nil {
+		return nil
+	}
+	return Capabilities(d.Prototype)
 }
 
 // FieldError is one invalid setting.

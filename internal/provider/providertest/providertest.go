@@ -63,6 +63,13 @@ type Env struct {
 	// remote_data (list and show answers are different vendor documents).
 	GetIgnores []string
 
+	// Mutate, when set, makes count realistic changes in the simulator behind
+	// the connector's back (the simulator's Mutate).
+	Mutate func(count int, seed uint64)
+	// Delete, when set, removes an enrollment from the simulator so that it
+	// vanishes from the vendor API (the simulator's DeleteEnrollment).
+	Delete func(id string) bool
+
 	// Write targets: each prepares a record in the simulator (through the
 	// connector or its listing) and returns what to call the write with. Nil
 	// for a capability the connector has is a harness bug and fails the case.
@@ -136,6 +143,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("BadCredentials", func(t *testing.T) { t.Parallel(); testBadCredentials(t, h) })
 	t.Run("ConnectionTest", func(t *testing.T) { t.Parallel(); testConnectionTest(t, h) })
 	t.Run("CancelStopsPromptly", func(t *testing.T) { t.Parallel(); testCancel(t, h) })
+	t.Run("DroppedConnections", func(t *testing.T) { t.Parallel(); testDropped(t, h) })
+	t.Run("ChangesBehindTheBack", func(t *testing.T) { t.Parallel(); testChanges(t, h) })
 	t.Run("Writes", func(t *testing.T) { t.Parallel(); testWrites(t, h) })
 }
 
@@ -423,6 +432,55 @@ func testFailing(t *testing.T, h Harness) {
 	checkIDs(t, got, env.WantIDs())
 	if env.Kit.Stats(nil).Failed == 0 {
 		t.Error("the simulator failed no request; the case proves nothing")
+	}
+}
+
+func testDropped(t *testing.T, h Harness) {
+	env := h.Start(t, h.Enrollments/2, simkit.Faults{DropRate: 0.1})
+	got, _, err := ListAll(ctxFor(t), env.Reader, "")
+	if err != nil {
+		t.Fatalf("listing with 10%% dropped connections: %v", err)
+	}
+	checkIDs(t, got, env.WantIDs())
+}
+
+// testChanges: after records change or vanish behind the connector's back,
+// the next walk of the same connector lists exactly what the simulator has,
+// and a vanished record reads as not found.
+func testChanges(t *testing.T, h Harness) {
+	env := h.Start(t, 90, simkit.Faults{})
+	if env.Mutate == nil && env.Delete == nil {
+		t.Skip("harness gives neither Mutate nor Delete")
+	}
+	ctx := ctxFor(t)
+	first, _, err := ListAll(ctx, env.Reader, "")
+	if err != nil {
+		t.Fatalf("first listing: %v", err)
+	}
+	if env.Mutate != nil {
+		env.Mutate(20, 42)
+	}
+	var gone string
+	if env.Delete != nil && len(first) > 0 {
+		gone = first[len(first)/2].ID
+		if !env.Delete(gone) {
+			t.Fatalf("simulator could not delete %s", gone)
+		}
+	}
+	second, _, err := ListAll(ctx, env.Reader, "")
+	if err != nil {
+		t.Fatalf("listing after changes: %v", err)
+	}
+	checkIDs(t, second, env.WantIDs())
+	if gone != "" {
+		for _, e := range second {
+			if e.ID == gone {
+				t.Errorf("deleted enrollment %s still listed", gone)
+			}
+		}
+		if _, err := env.Reader.EnrollmentGet(ctx, gone); !provider.IsKind(err, provider.KindNotFound) {
+			t.Errorf("get deleted %s: got %v, want KindNotFound", gone, err)
+		}
 	}
 }
 
