@@ -214,3 +214,5 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // q escapes a query value.
 func q(s string) string { return url.QueryEscape(s) }
+
+func clockAt(t time.Time) *simkit.Clock { return simkit.NewFixedClock(t) }
