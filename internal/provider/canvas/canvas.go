@@ -91,7 +91,8 @@ func Definition() *provider.Definition {
 			"last_activity_at and time_spent_seconds need the read_reports permission; without it active enrollments read as enrolled, not in_progress.",
 			"Accepting or rejecting an invitation acts as the invited user (as_user_id masquerading), which needs the admin \"become other users\" permission.",
 		},
-		New: func(cfg provider.Config) (provider.Reader, error) { return New(cfg) },
+		New:       func(cfg provider.Config) (provider.Reader, error) { return New(cfg) },
+		Prototype: (*Connector)(nil),
 	}
 }
 

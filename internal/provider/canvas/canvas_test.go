@@ -392,3 +392,16 @@ func TestNewWalkSeesNewCourses(t *testing.T) {
 }
 
 var _ httpx.StatsReporter = (*Connector)(nil)
+
+// TestCapabilities: the Canvas column of DESIGN.md "Writes", derived from the
+// connector type.
+func TestCapabilities(t *testing.T) {
+	want := []lms.Capability{lms.CapabilityEnroll, lms.CapabilityComplete, lms.CapabilityWithdraw,
+		lms.CapabilityReactivate, lms.CapabilityInvitation}
+	if got := Definition().Capabilities(); !slices.Equal(got, want) {
+		t.Errorf("capabilities %v, want %v", got, want)
+	}
+	if _, ok := Definition().Prototype.(provider.ConnectionTester); !ok {
+		t.Error("no ConnectionTest")
+	}
+}
