@@ -357,7 +357,9 @@ func (c *Connector) probe(ctx context.Context, path, what string) error {
 	case pe.Kind == provider.KindAuthentication:
 		return fmt.Errorf("DigitalChalk refused the token: %w", err)
 	case pe.Kind == provider.KindPermission:
-		return fmt.Errorf("the token is valid but may not read %s (it needs API v5 permission and the rights of its web user): %w", what, err)
+		// §3.4 does not say which status a bad token gets; 403 is read as a
+		// missing right, but the message does not claim the token is good.
+		return fmt.Errorf("DigitalChalk forbids this token to read %s (it needs API v5 permission and the rights of its web user to read %s): %w", what, what, err)
 	case pe.Kind == provider.KindNotFound:
 		return fmt.Errorf("%s has no %s resource: check %s (host and the /dc/api/v5 or /api/v5 prefix): %w", c.baseURL, path, settingBaseURL, err)
 	case pe.Kind == provider.KindUpstream:

@@ -292,6 +292,9 @@ func TestConnectionTest(t *testing.T) {
 		})
 		err := newConnector(t, base, nil).ConnectionTest(ctx)
 		wantKind(t, err, provider.KindPermission, "user_details=none")
+		if !strings.Contains(err.Error(), "forbids this token to read users") {
+			t.Errorf("error %q does not say which read was forbidden", err)
+		}
 	})
 }
 
