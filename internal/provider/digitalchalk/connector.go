@@ -64,8 +64,8 @@ func New(cfg provider.Config) (*Connector, error) {
 // Provider names the connector.
 func (c *Connector) Provider() string { return Name }
 
-// Stats reports what the HTTP client did, for sync-run metrics.
-func (c *Connector) Stats() httpx.Stats { return c.http.Stats() }
+// HTTPStats reports what the HTTP client did, for sync-run metrics.
+func (c *Connector) HTTPStats() httpx.Stats { return c.http.Stats() }
 
 // endpoint returns the URL of path (relative to base_url) with query.
 func (c *Connector) endpoint(path string, query url.Values) string {

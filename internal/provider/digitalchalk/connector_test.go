@@ -206,6 +206,9 @@ func TestDefinitionAndCapabilities(t *testing.T) {
 	if _, ok := r.(provider.IncrementalReader); ok {
 		t.Error("DigitalChalk v5 has no modified-since filter; the connector must not be an IncrementalReader")
 	}
+	if got := d.Capabilities(); !slices.Equal(got, want) {
+		t.Errorf("definition capabilities %v, want %v", got, want)
+	}
 	if _, ok := r.(provider.ConnectionTester); !ok {
 		t.Error("no ConnectionTest")
 	}

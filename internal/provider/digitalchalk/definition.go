@@ -96,6 +96,7 @@ func Definition() *provider.Definition {
 			"Writes: register (enroll; re-enroll only where the offering allows retakes), assign a grade 0-100 (DigitalChalk decides passed or failed from the course's passing grade), eject (only while active). No complete, reactivate or direct status change.",
 			"Registering is not idempotent: a second POST for an active registration is refused by DigitalChalk (400).",
 		},
+		Prototype: (*Connector)(nil),
 		New: func(cfg provider.Config) (provider.Reader, error) {
 			c, err := New(cfg)
 			if err != nil {

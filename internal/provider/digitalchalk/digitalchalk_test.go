@@ -83,7 +83,13 @@ func TestConformance(t *testing.T) {
 			BadCredentials: func() provider.Reader { return s.connector(t, "not-the-token", nil) },
 			// A single read numbers the learner's attempts of the offering
 			// (one more request); a bulk listing does not, see Notes.
-			GetIgnores:     []string{"attempt_number", "attempts_count", "is_current"},
+			GetIgnores: []string{"attempt_number", "attempts_count", "is_current"},
+			Mutate: func(count int, seed uint64) {
+				if _, err := s.sim.Mutate(count, seed); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Delete:         s.sim.DeleteEnrollment,
 			EnrollTarget:   targets.enroll,
 			ReEnrollTarget: targets.reEnroll,
 			WithdrawTarget: targets.withdraw,

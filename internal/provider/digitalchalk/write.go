@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/registrarhq/registrar/internal/httpx"
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/provider"
 )
@@ -23,6 +24,7 @@ var (
 	_ provider.Scorer           = (*Connector)(nil)
 	_ provider.Withdrawer       = (*Connector)(nil)
 	_ provider.ConnectionTester = (*Connector)(nil)
+	_ httpx.StatsReporter       = (*Connector)(nil)
 )
 
 // Enroll registers a user into an offering (POST /registrations, §3.3) and
