@@ -78,6 +78,15 @@ func TestEnroll(t *testing.T) {
 	// §3.3: registering again while active is refused with a 400 errors[].
 	_, err = c.Enroll(context.Background(), p)
 	wantKind(t, err, provider.KindInvalidRequest, "not available")
+
+	// §3.3: both ids must name real resources, else 400.
+	for _, bad := range []provider.EnrollParams{
+		{UserID: "ffffffffffffffffffffffffffffffff", CourseID: p.CourseID},
+		{UserID: p.UserID, CourseID: "ffffffffffffffffffffffffffffffff"},
+	} {
+		_, err = c.Enroll(context.Background(), bad)
+		wantKind(t, err, provider.KindInvalidRequest, "")
+	}
 }
 
 func TestReEnroll(t *testing.T) {
