@@ -90,6 +90,8 @@ func Definition() *provider.Definition {
 			"score and grade are present only on student enrollments and only when the token may see grades.",
 			"last_activity_at and time_spent_seconds need the read_reports permission; without it active enrollments read as enrolled, not in_progress.",
 			"Accepting or rejecting an invitation acts as the invited user (as_user_id masquerading), which needs the admin \"become other users\" permission.",
+			"Canvas cannot list enrollments changed since a time, so every sync walks all courses; changes are found by comparing content.",
+			"The account courses list is paged by page number: a course created or deleted while a walk runs can shift a course across a page boundary, so that walk may list that course's enrollments twice or miss them; the next walk is exact.",
 		},
 		New:       func(cfg provider.Config) (provider.Reader, error) { return New(cfg) },
 		Prototype: (*Connector)(nil),
