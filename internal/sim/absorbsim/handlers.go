@@ -439,8 +439,10 @@ func (s *Sim) getUserSession(w http.ResponseWriter, r *http.Request, _ *user) {
 	if !ok {
 		return
 	}
+	// The current row's session enrollment; a history row keeps its own
+	// (listed by the list operations) but is not "the" enrollment.
 	for _, e := range u.enrollments {
-		if e.session == ses && matchesQueryFilters(status, since, e.status, max(e.sessionEdited, e.dateEdited)) {
+		if e.isActive && e.session == ses && matchesQueryFilters(status, since, e.status, max(e.sessionEdited, e.dateEdited)) {
 			simkit.WriteJSON(w, http.StatusOK, sessionEnrollmentView(e))
 			return
 		}
