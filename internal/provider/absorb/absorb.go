@@ -212,6 +212,7 @@ var (
 	_ provider.Enroller          = (*Connector)(nil)
 	_ provider.ReEnroller        = (*Connector)(nil)
 	_ provider.Scorer            = (*Connector)(nil)
+	_ provider.Completer         = (*Connector)(nil)
 	_ provider.StatusSetter      = (*Connector)(nil)
 	_ provider.Withdrawer        = (*Connector)(nil)
 	_ provider.LessonAttempter   = (*Connector)(nil)

@@ -105,7 +105,7 @@ func TestConformance(t *testing.T) {
 			// read-back is KindNotFound. Until providertest lets a connector
 			// declare that withdrawn records vanish, the Writes case runs on a
 			// view without Withdrawer, and TestSimWithdraw covers withdrawal.
-			reader = withoutWithdraw{c, c, c, c, c, c}
+			reader = withoutWithdraw{c, c, c, c, c, c, c}
 		}
 		return &providertest.Env{
 			Reader:         reader,
@@ -114,12 +114,21 @@ func TestConformance(t *testing.T) {
 			WantIDs:        env.sim.EnrollmentIDs,
 			NewReader:      func() provider.Reader { return env.connector(t, simPassword) },
 			BadCredentials: func() provider.Reader { return env.connector(t, "wrong password") },
+			Mutate: func(count int, seed uint64) {
+				if _, err := env.sim.Mutate(count, seed); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Delete: env.sim.DeleteEnrollment,
 			EnrollTarget: func(t *testing.T) provider.EnrollParams {
 				return enrollTarget(t, c)
 			},
 			ReEnrollTarget: func(t *testing.T) provider.EnrollParams {
 				e := pick(t, c, used, lms.StatusCompleted, lms.StatusFailed)
 				return provider.EnrollParams{UserID: e.User.ID, CourseID: e.Course.ID}
+			},
+			CompleteTarget: func(t *testing.T) string {
+				return pick(t, c, used, open...).ID
 			},
 			WithdrawTarget: func(t *testing.T) provider.WithdrawParams {
 				return provider.WithdrawParams{EnrollmentID: pick(t, c, used, open...).ID}
@@ -140,6 +149,7 @@ type withoutWithdraw struct {
 	provider.Enroller
 	provider.ReEnroller
 	provider.Scorer
+	provider.Completer
 	provider.StatusSetter
 	provider.LessonAttempter
 }

@@ -138,7 +138,7 @@ func TestDefinition(t *testing.T) {
 		t.Fatalf("New via definition: %v", err)
 	}
 	caps := provider.Capabilities(r)
-	want := []lms.Capability{lms.CapabilityEnroll, lms.CapabilityReEnroll, lms.CapabilityScore, lms.CapabilitySetStatus,
+	want := []lms.Capability{lms.CapabilityEnroll, lms.CapabilityReEnroll, lms.CapabilityScore, lms.CapabilityComplete, lms.CapabilitySetStatus,
 		lms.CapabilityWithdraw, lms.CapabilityLessonAttempts, lms.CapabilityIncrementalSync}
 	if !slices.Equal(caps, want) {
 		t.Errorf("capabilities %v, want %v (DESIGN.md Writes, Absorb column)", caps, want)

@@ -206,3 +206,9 @@ func formatTime(t *time.Time) *string {
 	}
 	return lms.Ptr(t.UTC().Format(time.RFC3339))
 }
+
+// Complete marks an enrollment complete: create-or-update with Status 3
+// (DESIGN.md "Writes", Absorb column).
+func (c *Connector) Complete(ctx context.Context, enrollmentID string) (*lms.CourseEnrollment, error) {
+	return c.SetStatus(ctx, provider.StatusParams{EnrollmentID: enrollmentID, Status: lms.StatusCompleted})
+}

@@ -169,6 +169,9 @@ func TestScoreAndStatus(t *testing.T) {
 		{"in_progress", func(c *Connector) (*lms.CourseEnrollment, error) {
 			return c.SetStatus(context.Background(), provider.StatusParams{EnrollmentID: "c1-e003", Status: lms.StatusInProgress})
 		}, `{"id":"c1-e003","courseId":"c1","status":1}`},
+		{"complete (DESIGN.md Writes: Status=3)", func(c *Connector) (*lms.CourseEnrollment, error) {
+			return c.Complete(context.Background(), "c1-e003")
+		}, `{"id":"c1-e003","courseId":"c1","status":3}`},
 		{"enrolled", func(c *Connector) (*lms.CourseEnrollment, error) {
 			return c.SetStatus(context.Background(), provider.StatusParams{EnrollmentID: "c1-e003", Status: lms.StatusEnrolled})
 		}, `{"id":"c1-e003","courseId":"c1","status":0}`},
