@@ -240,6 +240,7 @@ type listVendor struct {
 	mu       sync.Mutex
 	ids      []string
 	relative bool
+	maxLimit int // 0: no cap below the asked limit
 }
 
 func (v *listVendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -247,6 +248,9 @@ func (v *listVendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer v.mu.Unlock()
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	if v.maxLimit > 0 {
+		limit = min(limit, v.maxLimit)
+	}
 	p := page[json.RawMessage]{Results: []json.RawMessage{}}
 	for _, id := range v.ids[min(offset, len(v.ids)):min(offset+limit, len(v.ids))] {
 		p.Results = append(p.Results, json.RawMessage(`{"id":"`+id+`","userId":"u","offeringId":"o","status":"active"}`))
@@ -350,6 +354,17 @@ func TestPagingSurvivesShifts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPagingNeverLoops: a vendor answering fewer records than the anchor
+// window would send the walk back to the same place forever; it fails
+// instead.
+func TestPagingNeverLoops(t *testing.T) {
+	vendor := &listVendor{ids: []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7"}, maxLimit: 3}
+	_, base := fakeVendor(t, vendor.ServeHTTP)
+	c := newConnector(t, base, map[string]string{"page_size": "3", "user_details": "none"})
+	_, _, err := providertest.ListAll(context.Background(), c, "")
+	wantKind(t, err, provider.KindUpstream, "does not advance")
 }
 
 // TestWalkWhileTheSimulatorDeletes: records purged behind a running walk

@@ -104,12 +104,12 @@ func fetchPage[T keyed](ctx context.Context, c *Connector, path string, query ur
 	if err != nil {
 		return nil, "", err
 	}
-	pageURL, offset, window := pos.link, -1, 0
+	pageURL, window := pos.link, 0
 	if pos.link == "" {
 		if len(pos.after) > 0 {
 			window = min(anchorWindow, pos.offset)
 		}
-		offset = pos.offset - window
+		offset := pos.offset - window
 		q := url.Values{}
 		for k, vs := range query {
 			q[k] = vs
@@ -133,7 +133,13 @@ func fetchPage[T keyed](ctx context.Context, c *Connector, path string, query ur
 			anchors = append(anchors, r.key())
 		}
 	}
-	next, err := c.nextCursor(pageURL, offset, p.Next, anchors)
+	// The next page must start beyond the offset this one was asked for on
+	// the vendor's behalf (not the window's start), or the walk would loop.
+	progress := pos.offset
+	if pos.link != "" {
+		progress = -1
+	}
+	next, err := c.nextCursor(pageURL, progress, p.Next, anchors)
 	if err != nil {
 		return nil, "", err
 	}
