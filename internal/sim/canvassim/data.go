@@ -287,7 +287,17 @@ func (st *store) unindex(pos int32) {
 	st.live--
 }
 
-// enrollmentAt returns the enrollment with a Canvas id, or nil when there is
+// inCourse reports whether the user has any enrollment in the course.
+func (st *store) inCourse(u, co int32) bool {
+	for _, pos := range st.userEnrolls[u] {
+		if st.enrollments[pos].course == co {
+			return true
+		}
+	}
+	return false
+}
+
+// enrollmentByID returns the enrollment with a Canvas id, or nil when there is
 // none or it was hard-deleted.
 func (st *store) enrollmentByID(id int64) (int32, *enrollment) {
 	pos := id - enrollmentIDBase

@@ -48,34 +48,36 @@ func (f *enrollmentFilter) match(st *store, e *enrollment, now int64) bool {
 	return f.stored[e.state]
 }
 
-// typeFilter reads type[] and role[] (role wins, seed 004). Only built-in
-// roles exist, so a role is a type name or a built-in role id.
+// typeFilter reads role_id[], role[] and type[], in Canvas's precedence
+// (enrollment_index_conditions): role ids win, then role names, then types.
+// Only built-in roles exist, so a role name is a type name.
 func (c *call) typeFilter(f *enrollmentFilter) bool {
-	roles, roleIDs := c.list("role"), c.list("role_id")
-	if len(roles)+len(roleIDs) > 0 {
+	roleIDs, roles := c.list("role_id"), c.list("role")
+	switch {
+	case len(roleIDs) > 0:
+		// Unknown role ids simply match nothing.
+		for _, r := range roleIDs {
+			id, _ := strconv.ParseInt(r, 10, 64)
+			if t, ok := typeForRoleID(id); ok {
+				f.types[t] = true
+			}
+		}
+	case len(roles) > 0:
 		for _, r := range roles {
 			t, ok := parseEnrollmentType(r)
 			if !ok {
-				// providers.md §1.6: an unknown role name is a 400.
-				c.badRequest("role not found")
+				// providers.md §1.6: an unknown role name raises
+				// ActionController::BadRequest, a generic 400.
+				c.railsBadRequest()
 				return false
 			}
 			f.types[t] = true
 		}
-		for _, r := range roleIDs {
-			id, _ := strconv.ParseInt(r, 10, 64)
-			t, ok := typeForRoleID(id)
-			if !ok {
-				c.badRequest("role not found")
-				return false
-			}
-			f.types[t] = true
+	default:
+		types := c.list("type")
+		for t := range numTypes {
+			f.types[t] = len(types) == 0 || slices.Contains(types, t.String())
 		}
-		return true
-	}
-	types := c.list("type")
-	for t := range numTypes {
-		f.types[t] = len(types) == 0 || slices.Contains(types, t.String())
 	}
 	return true
 }
@@ -358,34 +360,30 @@ func (s *Sim) create(c *call, co int32, sec int32) {
 		c.badMessage("No parameters given")
 		return
 	}
+	// The controller's order (providers.md §1.7): type and role errors,
+	// then the missing user, reported together; then the section, the
+	// user (404), and only then the concluded course, alone.
 	var errs []string
-	userRaw := p.Get("enrollment[user_id]")
-	if userRaw == "" {
-		errs = append(errs, "Can't create an enrollment without a user. Include enrollment[user_id] to create an enrollment")
-	}
 	typ, typeErr := enrollmentTypeParam(p.Get("enrollment[type]"), p.Get("enrollment[role_id]"), p.Get("enrollment[role]"))
 	if typeErr != "" {
 		errs = append(errs, typeErr)
 	}
+	userRaw := p.Get("enrollment[user_id]")
+	if userRaw == "" {
+		errs = append(errs, "Can't create an enrollment without a user. Include enrollment[user_id] to create an enrollment")
+	}
 	requested := p.Get("enrollment[enrollment_state]")
 	if requested != "" && requested != "active" && requested != "invited" && requested != "inactive" {
-		// UNCERTAIN: the docs allow only these three; Canvas's answer to
-		// another value was not read.
+		// UNCERTAIN: the docs allow only these three; Canvas passes the
+		// value on to the model, whose answer to another was not read.
 		errs = append(errs, "Invalid enrollment_state")
-	}
-	course := &s.st.courses[co]
-	if course.state == courseCompleted {
-		errs = append(errs, "Can't add an enrollment to a concluded course.")
 	}
 	if len(errs) > 0 {
 		c.badMessage(strings.Join(errs, ", "))
 		return
 	}
-	u, ok := s.st.findUser(userRaw, c.caller)
-	if !ok || u < 0 {
-		c.notFound()
-		return
-	}
+	course := &s.st.courses[co]
+	sectionGiven := sec >= 0
 	if sec < 0 {
 		sec = course.sections[0]
 		if raw := p.Get("enrollment[course_section_id]"); raw != "" {
@@ -394,8 +392,20 @@ func (s *Sim) create(c *call, co int32, sec int32) {
 				c.notFound()
 				return
 			}
-			sec = found
+			sec, sectionGiven = found, true
 		}
+	}
+	u, ok := s.st.findUser(userRaw, c.caller)
+	if !ok || u < 0 {
+		c.notFound()
+		return
+	}
+	// A concluded course still lets a user already in it move to another
+	// section (the controller's "allow moving users" exception); simulated
+	// sections never conclude.
+	if course.state == courseCompleted && !(sectionGiven && s.st.inCourse(u, co)) {
+		c.badMessage("Can't add an enrollment to a concluded course.")
+		return
 	}
 	associated := int32(-1)
 	if raw := p.Get("enrollment[associated_user_id]"); raw != "" && typ == observerEnrollment {
@@ -470,42 +480,35 @@ func (s *Sim) create(c *call, co int32, sec int32) {
 }
 
 // enrollmentTypeParam resolves enrollment[type], enrollment[role_id] and
-// the deprecated enrollment[role]; the message is Canvas's (§1.7).
+// the deprecated enrollment[role] as the controller does (providers.md
+// §1.7): a role (by id, else by name) gives the base type and must agree
+// with a given type; without a role the type defaults to StudentEnrollment.
 func enrollmentTypeParam(typeRaw, roleIDRaw, roleRaw string) (enrollmentType, string) {
-	var typ enrollmentType
-	typeGiven := typeRaw != ""
-	if typeGiven {
+	var role enrollmentType
+	var ok bool
+	switch {
+	case roleIDRaw != "":
+		id, _ := strconv.ParseInt(roleIDRaw, 10, 64)
+		role, ok = typeForRoleID(id)
+	case roleRaw != "":
+		role, ok = parseEnrollmentType(roleRaw)
+	default:
+		if typeRaw == "" {
+			return studentEnrollment, ""
+		}
 		t, ok := parseEnrollmentType(typeRaw)
 		if !ok {
 			return 0, "Invalid type"
 		}
-		typ = t
-	}
-	roleType, roleGiven := enrollmentType(0), false
-	switch {
-	case roleIDRaw != "":
-		id, _ := strconv.ParseInt(roleIDRaw, 10, 64)
-		t, ok := typeForRoleID(id)
-		if !ok {
-			return 0, "Invalid role"
-		}
-		roleType, roleGiven = t, true
-	case roleRaw != "":
-		t, ok := parseEnrollmentType(roleRaw)
-		if !ok {
-			return 0, "Invalid role"
-		}
-		roleType, roleGiven = t, true
+		return t, ""
 	}
 	switch {
-	case roleGiven && typeGiven && roleType != typ:
+	case !ok:
+		return 0, "Invalid role"
+	case typeRaw != "" && typeRaw != role.String():
 		return 0, "The specified type must match the base type for the role"
-	case roleGiven:
-		return roleType, ""
-	case typeGiven:
-		return typ, ""
 	}
-	return studentEnrollment, ""
+	return role, ""
 }
 
 // defaultState is Course#enroll_user's rule (providers.md §1.7): invited in
@@ -604,10 +607,12 @@ func (s *Sim) acceptEnrollment(c *call) {
 		c.badRequest("membership not activated")
 		return
 	}
-	// A rejected invitation counts as invited again (step 4); the reset is
-	// saved only if the accept succeeds.
+	// Step 4: a rejected invitation is reset to invited and saved, even
+	// when a later guard refuses the accept.
 	if e.state == stateRejected {
-		state = s.st.effectiveInvited(e, now)
+		e.state = stateInvited
+		e.updated = now
+		state = s.st.effectiveState(e, now)
 	}
 	switch {
 	case e.selfEnrolled:
@@ -619,13 +624,6 @@ func (s *Sim) acceptEnrollment(c *call) {
 		e.updated = now
 		c.success()
 	}
-}
-
-// effectiveInvited is the date-based state of e once reset to invited.
-func (st *store) effectiveInvited(e *enrollment, now int64) string {
-	probe := *e
-	probe.state = stateInvited
-	return st.effectiveState(&probe, now)
 }
 
 func (s *Sim) rejectEnrollment(c *call) {
@@ -686,8 +684,10 @@ func parseAttendedDate(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// lastAttended sets last_attended_at on the user's enrollments in the
-// course and answers {"date":…} (providers.md §1.3).
+// lastAttended sets last_attended_at on every enrollment of the user in the
+// course and answers {"date":…} (providers.md §1.3). Canvas does this with
+// update_all on the raw ids, so updated_at does not move, deleted rows are
+// written too, and a user with no enrollment there still gets 200.
 func (s *Sim) lastAttended(c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -696,32 +696,18 @@ func (s *Sim) lastAttended(c *call) {
 		c.notFound()
 		return
 	}
-	u, ok := s.st.findUser(c.r.PathValue("user_id"), c.caller)
-	if !ok || u < 0 {
-		c.notFound()
-		return
-	}
 	date, ok := parseAttendedDate(c.params.Get("date"))
 	if !ok {
 		c.badMessage("Invalid date time input")
 		return
 	}
-	now := s.kit.Clock.Now().Unix()
-	found := false
-	for _, pos := range s.st.userEnrolls[u] {
-		e := &s.st.enrollments[pos]
-		if e.course != co || e.state == stateDeleted {
-			continue
+	// The user id is used as a plain number, not through api_find.
+	if u, ok := numericIndex(c.r.PathValue("user_id"), userIDBase, len(s.st.users)); ok {
+		for _, pos := range s.st.userEnrolls[u] {
+			if e := &s.st.enrollments[pos]; e.course == co {
+				e.lastAttended = date.Unix()
+			}
 		}
-		e.lastAttended = date.Unix()
-		// UNCERTAIN: whether Canvas bumps updated_at here (update_all
-		// would not); the simulator does, so a sync sees the change.
-		e.updated = now
-		found = true
-	}
-	if !found {
-		c.notFound()
-		return
 	}
 	c.json(http.StatusOK, map[string]jsonTime{"date": jsonTime(date.Unix())})
 }

@@ -120,7 +120,7 @@ func (s *Sim) authenticated(h func(*call)) http.Handler {
 		}
 		params, err := readParams(r)
 		if err != nil {
-			c.json(http.StatusBadRequest, map[string]string{"message": err.Error()})
+			c.railsBadRequest()
 			return
 		}
 		c.params = params
@@ -188,9 +188,7 @@ func readParams(r *http.Request) (url.Values, error) {
 		dec.UseNumber()
 		var v any
 		if err := dec.Decode(&v); err != nil {
-			// UNCERTAIN: Rails answers unparseable JSON with 400; its body
-			// here is a guess in the controller's own style.
-			return nil, fmt.Errorf("Invalid JSON body: %v", err)
+			return nil, fmt.Errorf("invalid JSON body: %w", err)
 		}
 		if obj, ok := v.(map[string]any); ok {
 			flatten(params, "", obj)
@@ -204,14 +202,14 @@ func readParams(r *http.Request) (url.Values, error) {
 		}
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, fmt.Errorf("Invalid form body: %v", err)
+			return nil, fmt.Errorf("invalid form body: %w", err)
 		}
 		for k, v := range form {
 			params[k] = append(params[k], v...)
 		}
 	case "multipart/form-data":
 		if err := r.ParseMultipartForm(1 << 20); err != nil {
-			return nil, fmt.Errorf("Invalid form body: %v", err)
+			return nil, fmt.Errorf("invalid form body: %w", err)
 		}
 		for k, v := range r.MultipartForm.Value {
 			params[k] = append(params[k], v...)
@@ -280,6 +278,16 @@ func (c *call) notFound() {
 func (c *call) badRequest(msg string) { c.json(http.StatusBadRequest, map[string]string{"error": msg}) }
 func (c *call) badMessage(msg string) {
 	c.json(http.StatusBadRequest, map[string]string{"message": msg})
+}
+
+// railsBadRequest is Canvas's generic answer to ActionController::BadRequest
+// (ApplicationController#api_error_json), e.g. an unknown role[] name or a
+// body that does not parse.
+func (c *call) railsBadRequest() {
+	c.json(http.StatusBadRequest, map[string]any{
+		"errors":          []map[string]string{{"message": "An error occurred.", "error_code": "bad_request"}},
+		"error_report_id": c.sim.errorReports.Add(1),
+	})
 }
 
 // apiID splits an id from a URL segment or parameter (providers.md §1.2): a

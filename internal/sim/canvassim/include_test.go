@@ -21,17 +21,26 @@ func TestIncludes(t *testing.T) {
 		name    string
 		include string
 		check   func(row map[string]any) bool
+		// honoured: whether asking makes check true (never without asking)
+		honoured bool
 	}{
 		// seed 004: include[]=avatar_url goes on the user record.
-		{"avatar_url", "avatar_url", func(row map[string]any) bool { return row["user"].(map[string]any)["avatar_url"] != nil }},
+		{"avatar_url", "avatar_url", func(row map[string]any) bool { return row["user"].(map[string]any)["avatar_url"] != nil }, true},
 		// seed 004: include[]=current_points adds points to grades (and
 		// unposted points for graders, providers.md §1.4).
 		{"current_points", "current_points", func(row map[string]any) bool {
 			g := row["grades"].(map[string]any)
 			return g["current_points"] != nil && g["unposted_current_points"] != nil
-		}},
-		// UNCERTAIN (render.go): email only when asked for.
-		{"email", "email", func(row map[string]any) bool { return row["user"].(map[string]any)["email"] != nil }},
+		}, true},
+		// lib/api/v1/user.rb: enrollment_json passes only avatar_url (and
+		// group_ids) to the user summary, so include[]=email adds nothing.
+		{"email never on enrollments", "email", func(row map[string]any) bool {
+			_, ok := row["user"].(map[string]any)["email"]
+			return ok
+		}, false},
+		// providers.md §1.4 optional includes.
+		{"can_be_removed", "can_be_removed", func(row map[string]any) bool { return row["can_be_removed"] == true }, true},
+		{"locked", "locked", func(row map[string]any) bool { return row["locked"] == false }, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,11 +60,36 @@ func TestIncludes(t *testing.T) {
 				if row == nil {
 					t.Fatal("fixture row not listed")
 				}
-				if tc.check(row) != with {
+				if tc.check(row) != (with && tc.honoured) {
 					t.Fatalf("include=%v: %v", with, row)
 				}
 			}
 		})
+	}
+}
+
+func TestUsersRouteEmail(t *testing.T) {
+	_, base := startSim(t, Config{Seed: 6})
+	cases := []struct {
+		query string
+		want  bool
+	}{
+		// lib/api/v1/user.rb user_json: email with include[]=email for an
+		// admin (read_email_addresses), never otherwise.
+		{"", false},
+		{"?include[]=email", true},
+	}
+	for _, tc := range cases {
+		var users []map[string]any
+		send(t, "GET", base+"/api/v1/accounts/1/users"+tc.query, nil).json(t, &users)
+		if len(users) == 0 {
+			t.Fatal("no users")
+		}
+		for _, u := range users {
+			if _, ok := u["email"]; ok != tc.want {
+				t.Fatalf("%q: user %v", tc.query, u)
+			}
+		}
 	}
 }
 

@@ -248,9 +248,25 @@ func TestDefaultStateFilters(t *testing.T) {
 		sameJSON(t, r.body, `{"error":"Invalid state bogus"}`)
 	})
 	t.Run("unknown role", func(t *testing.T) {
-		// providers.md §1.6: an unknown role name is a 400.
-		if r := send(t, "GET", base+"/api/v1/courses/10001/enrollments?role[]=Wizard", nil); r.status != 400 {
-			t.Fatalf("status %d", r.status)
+		// providers.md §1.6: an unknown role name raises BadRequest, which
+		// ApplicationController#api_error_json renders generically.
+		r := send(t, "GET", base+"/api/v1/courses/10001/enrollments?role[]=Wizard", nil)
+		var body struct {
+			Errors []struct {
+				ErrorCode string `json:"error_code"`
+			} `json:"errors"`
+		}
+		r.json(t, &body)
+		if r.status != 400 || len(body.Errors) != 1 || body.Errors[0].ErrorCode != "bad_request" {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	})
+	t.Run("unknown role id", func(t *testing.T) {
+		// enrollment_index_conditions: role ids are used as given, so an
+		// unknown one matches nothing.
+		r := send(t, "GET", base+"/api/v1/courses/10001/enrollments?role_id[]=99", nil)
+		if r.status != 200 || strings.TrimSpace(r.body) != "[]" {
+			t.Fatalf("%d %s", r.status, r.body)
 		}
 	})
 	t.Run("unknown masquerade", func(t *testing.T) {

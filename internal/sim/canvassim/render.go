@@ -75,6 +75,8 @@ type enrollmentJSON struct {
 	HTMLURL              string      `json:"html_url"`
 	Grades               *gradesJSON `json:"grades,omitempty"`
 	User                 *userJSON   `json:"user,omitempty"`
+	Locked               *bool       `json:"locked,omitempty"`
+	CanBeRemoved         *bool       `json:"can_be_removed,omitempty"`
 }
 
 // gradesJSON is what a grader sees: posted and unposted values (§1.4).
@@ -102,10 +104,12 @@ type userJSON struct {
 	SISUserID     *string  `json:"sis_user_id"`
 	IntegrationID *string  `json:"integration_id"`
 	LoginID       string   `json:"login_id"`
+	SISImportID   jsonID   `json:"sis_import_id"`
 	AvatarURL     string   `json:"avatar_url,omitempty"`
-	// Email appears only with include[]=email. UNCERTAIN: Canvas's
-	// user_json adds it for that include; the enrollments docs do not list
-	// it among their includes.
+	// Email appears on the users route with include[]=email, for callers
+	// with read_email_addresses (lib/api/v1/user.rb user_json). Enrollment
+	// lists never carry it: enrollment_json passes only avatar_url and
+	// group_ids on to user_json.
 	Email string `json:"email,omitempty"`
 }
 
@@ -225,7 +229,16 @@ func (c *call) renderEnrollment(st *store, pos int32, withUser bool) enrollmentJ
 	}
 	if withUser {
 		uj := c.renderUser(u)
+		uj.Email = ""
 		out.User = &uj
+	}
+	if c.includes("locked") {
+		// Nothing here came from a SIS import, so nothing is locked.
+		out.Locked = new(bool)
+	}
+	if c.includes("can_be_removed") {
+		yes := true
+		out.CanBeRemoved = &yes
 	}
 	return out
 }
@@ -263,6 +276,7 @@ func (c *call) renderUser(u *user) userJSON {
 		ShortName:    u.name(),
 		SISUserID:    optString(u.sisID),
 		LoginID:      u.login,
+		SISImportID:  c.optID(0, false),
 	}
 	if c.includes("avatar_url") {
 		out.AvatarURL = c.base + "/images/messages/avatar-50.png"

@@ -92,7 +92,14 @@ func TestCreate(t *testing.T) {
 		{name: "invalid role", body: url.Values{"enrollment[user_id]": {userN(13)}, "enrollment[role_id]": {"99"}}, wantStatus: 400, wantBody: `{"message":"Invalid role"}`},
 		{name: "type and role differ", body: url.Values{"enrollment[user_id]": {userN(13)}, "enrollment[type]": {"StudentEnrollment"}, "enrollment[role_id]": {"4"}}, wantStatus: 400, wantBody: `{"message":"The specified type must match the base type for the role"}`},
 		{name: "concluded course", path: "/api/v1/courses/" + concludedCourse + "/enrollments", body: url.Values{"enrollment[user_id]": {userN(13)}}, wantStatus: 400, wantBody: `{"message":"Can't add an enrollment to a concluded course."}`},
-		{name: "errors joined", path: "/api/v1/courses/" + concludedCourse + "/enrollments", body: url.Values{"enrollment[type]": {"WizardEnrollment"}}, wantStatus: 400, wantBody: `{"message":"Can't create an enrollment without a user. Include enrollment[user_id] to create an enrollment, Invalid type, Can't add an enrollment to a concluded course."}`},
+		// The controller joins type and user errors in that order; the
+		// concluded course is checked later, on its own.
+		{name: "errors joined", path: "/api/v1/courses/" + concludedCourse + "/enrollments", body: url.Values{"enrollment[type]": {"WizardEnrollment"}}, wantStatus: 400, wantBody: `{"message":"Invalid type, Can't create an enrollment without a user. Include enrollment[user_id] to create an enrollment"}`},
+		// A role decides the type; a bad role id is "Invalid role" even
+		// with a bad type beside it.
+		{name: "role beats type", body: url.Values{"enrollment[user_id]": {userN(13)}, "enrollment[type]": {"WizardEnrollment"}, "enrollment[role_id]": {"3"}}, wantStatus: 400, wantBody: `{"message":"The specified type must match the base type for the role"}`},
+		// The user is looked up (404) before the concluded course is refused.
+		{name: "unknown user in concluded course", path: "/api/v1/courses/" + concludedCourse + "/enrollments", body: url.Values{"enrollment[user_id]": {"77"}}, wantStatus: 404},
 		// providers.md §1.7: a user that cannot be found is a 404.
 		{name: "unknown user", body: url.Values{"enrollment[user_id]": {"77"}}, wantStatus: 404, wantBody: `{"errors":[{"message":"The specified resource does not exist."}]}`},
 		{name: "section of another course", body: url.Values{"enrollment[user_id]": {userN(14)}, "enrollment[course_section_id]": {otherSection}}, wantStatus: 404},
@@ -259,7 +266,7 @@ func TestAcceptRejectGuards(t *testing.T) {
 	type setup struct {
 		state        string // requested at create
 		selfEnrolled bool
-		then         string // a DELETE task or "reject" applied after create
+		then         string // a DELETE task, "reject", or "force-reject" (in the store) applied after create
 		endSoon      bool   // end_at one hour after now, then the clock passes it
 	}
 	cases := []struct {
@@ -284,6 +291,8 @@ func TestAcceptRejectGuards(t *testing.T) {
 		{"accept inactive self-enrolled", "accept", setup{state: "inactive", selfEnrolled: true}, "owner", 400, `{"error":"membership not activated"}`, "inactive"},
 		// Step 4: a rejected invitation can be accepted.
 		{"accept rejected", "accept", setup{then: "reject"}, "owner", 200, success, "active"},
+		// Step 4 saves the reset before step 5 refuses.
+		{"accept rejected self-enrolled", "accept", setup{selfEnrolled: true, then: "force-reject"}, "owner", 400, `{"error":"self enroll"}`, "invited"},
 		// Step 5: self-enrolled.
 		{"accept self-enrolled", "accept", setup{selfEnrolled: true}, "owner", 400, `{"error":"self enroll"}`, "invited"},
 		// Step 5 before step 6.
@@ -332,6 +341,13 @@ func TestAcceptRejectGuards(t *testing.T) {
 				}
 			case "conclude":
 				send(t, "DELETE", enrollmentURL+"?task=conclude", nil)
+			case "force-reject":
+				// A self-enrolled invitation cannot be rejected through
+				// the API (guard 4), so the fixture is set in the store.
+				s.mu.Lock()
+				_, stored := s.st.enrollmentByID(e.ID)
+				stored.state = stateRejected
+				s.mu.Unlock()
 			}
 			if tc.setup.endSoon {
 				s.Kit().Clock.Advance(2 * time.Hour)
@@ -417,19 +433,31 @@ func TestLastAttended(t *testing.T) {
 		{"javascript date", user, "Thu Dec 21 2017 00:00:00 GMT-0700 (MST)", 200, `{"date":"2017-12-21T07:00:00Z"}`},
 		// providers.md §1.3: an unparseable date is 400.
 		{"bad date", user, "yesterday-ish", 400, `{"message":"Invalid date time input"}`},
-		{"not enrolled", userN(301), "2026-03-01", 404, `{"errors":[{"message":"The specified resource does not exist."}]}`},
+		// enrollments_api_controller#last_attended: update_all on the raw
+		// ids, so a user with no enrollment there still gets 200.
+		{"not enrolled", userN(301), "2026-03-01", 200, `{"date":"2026-03-01T00:00:00Z"}`},
+		{"unknown course", user, "2026-03-01", 404, `{"errors":[{"message":"The specified resource does not exist."}]}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := send(t, "PUT", base+"/api/v1/courses/"+publishedCourse+"/users/"+tc.user+"/last_attended", url.Values{"date": {tc.date}})
+			course := publishedCourse
+			if tc.name == "unknown course" {
+				course = "5"
+			}
+			r := send(t, "PUT", base+"/api/v1/courses/"+course+"/users/"+tc.user+"/last_attended", url.Values{"date": {tc.date}})
 			if r.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
 			sameJSON(t, r.body, tc.body)
 		})
 	}
-	if got := show(t, base, e.ID).LastAttendedAt; got == nil || *got != "2017-12-21T07:00:00Z" {
-		t.Fatalf("last_attended_at %v", got)
+	got := show(t, base, e.ID)
+	if got.LastAttendedAt == nil || *got.LastAttendedAt != "2017-12-21T07:00:00Z" {
+		t.Fatalf("last_attended_at %v", got.LastAttendedAt)
+	}
+	// update_all leaves updated_at alone.
+	if got.UpdatedAt != e.UpdatedAt {
+		t.Fatalf("updated_at moved from %s to %s", e.UpdatedAt, got.UpdatedAt)
 	}
 }
 
