@@ -112,9 +112,11 @@ func (c *Connector) authenticate(ctx context.Context) (string, error) {
 		e := c.statusError(r.Method, rawURL, resp)
 		switch resp.Status {
 		case http.StatusUnauthorized:
-			// A missing or invalid x-api-key is a 401 (§2.2, VERIFIED).
+			// A wrong x-api-key is a 401 (§2.2, VERIFIED); what a wrong
+			// password answers is not documented and may be a 401 too, so the
+			// vendor's words decide which to name.
 			e.Kind = provider.KindAuthentication
-			e.Message = prefixMessage("Absorb refused the API key", e.Message)
+			e.Message = prefixMessage(refusedLogin(e.Message), e.Message)
 		case http.StatusForbidden:
 			// 403 from /authenticate: the portal is disabled (seed 003, §2.2).
 			e.Kind = provider.KindPermission
@@ -133,6 +135,18 @@ func (c *Connector) authenticate(ctx context.Context) (string, error) {
 			"Absorb /authenticate did not answer a token as a JSON string", err), resp.Body)
 	}
 	return token, nil
+}
+
+// refusedLogin names what a 401 from /authenticate refused.
+func refusedLogin(vendor string) string {
+	v := strings.ToLower(vendor)
+	switch {
+	case strings.Contains(v, "key"):
+		return "Absorb refused the API key"
+	case strings.Contains(v, "password") || strings.Contains(v, "username") || strings.Contains(v, "credential"):
+		return "Absorb refused the username or password"
+	}
+	return "Absorb refused the API key or the username and password"
 }
 
 func prefixMessage(ours, vendor string) string {

@@ -545,3 +545,19 @@ func TestCancel(t *testing.T) {
 		t.Errorf("returned %v after cancel", took)
 	}
 }
+
+// TestRefusedLogin: a 401 from /authenticate names what Absorb refused, from
+// its own words (§2.2: the key's 401 is documented, the password's is not).
+func TestRefusedLogin(t *testing.T) {
+	tests := []struct{ vendor, want string }{
+		{"The x-api-key header is invalid.", "API key"},
+		{"The username or password is incorrect.", "username or password"},
+		{"Invalid credentials", "username or password"},
+		{"", "API key or the username and password"},
+	}
+	for _, tt := range tests {
+		if got := refusedLogin(tt.vendor); !strings.HasSuffix(got, tt.want) {
+			t.Errorf("refusedLogin(%q) = %q, want it to name %q", tt.vendor, got, tt.want)
+		}
+	}
+}

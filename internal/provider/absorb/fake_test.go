@@ -104,7 +104,7 @@ func (f *fakeAbsorb) serve(w http.ResponseWriter, r *http.Request) {
 
 	// §2.1: the key on every call, 401 when missing or wrong.
 	if r.Header.Get("x-api-key") != f.apiKey {
-		absorbError(w, http.StatusUnauthorized, "Invalid API key")
+		absorbError(w, http.StatusUnauthorized, "The x-api-key header is invalid")
 		return
 	}
 	if r.Method == "POST" && r.URL.Path == "/authenticate" {

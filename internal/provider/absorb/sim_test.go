@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -259,4 +260,33 @@ func TestSimLessonAttempts(t *testing.T) {
 		t.Fatalf("attempt %s not among %v", attemptID, attempts)
 	}
 	t.Skip("the data set holds no open enrollment with lessons")
+}
+
+// TestSimConnectionTest: the test names what failed.
+func TestSimConnectionTest(t *testing.T) {
+	env := startSim(t, 20, simkit.Faults{})
+	tests := []struct {
+		name    string
+		secrets map[string]string
+		want    string
+	}{
+		{"wrong password", map[string]string{"password": "nope"}, "username or password"},
+		{"wrong api key", map[string]string{"api_key": "00000000-0000-0000-0000-000000000000"}, "API key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			secrets := map[string]string{"api_key": simAPIKey, "username": simUsername, "password": simPassword}
+			for k, v := range tt.secrets {
+				secrets[k] = v
+			}
+			c, err := New(provider.Config{Settings: map[string]string{"base_url": env.baseURL}, Secrets: secrets, HTTP: fastHTTP()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.ConnectionTest(context.Background())
+			if !provider.IsKind(err, provider.KindAuthentication) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want KindAuthentication naming %q", err, tt.want)
+			}
+		})
+	}
 }
