@@ -11,8 +11,9 @@
 //     masquerading changes who the current user is (for accept/reject, `self`
 //     and the own-user list) but keeps the admin's rights elsewhere.
 //   - Only the built-in roles exist (no custom roles), and one root account.
-//   - SIS list filters (`sis_user_id[]` …), grading periods and terms are not
-//     simulated; unknown parameters are ignored as Canvas ignores them.
+//   - There are no grading periods (any grading_period_id is unknown), terms,
+//     custom roles, temporary enrollments or self-enrollment codes; other
+//     unknown parameters are ignored as Canvas ignores them.
 package canvassim
 
 import (

@@ -144,7 +144,9 @@ func (s *Sim) authenticated(h func(*call)) http.Handler {
 			u, ok := s.st.findUser(as, -1)
 			s.mu.RUnlock()
 			if !ok || u < 0 {
-				c.unauthenticated(map[string]any{"errors": "Invalid as_user_id"})
+				// ApplicationController#load_user: 401 with a string
+				// errors value and no WWW-Authenticate.
+				c.json(http.StatusUnauthorized, map[string]any{"errors": "Invalid as_user_id"})
 				return
 			}
 			c.caller = u

@@ -220,6 +220,10 @@ func TestDefaultStateFilters(t *testing.T) {
 			s := st.effectiveState(e, now)
 			return s == "active" || s == "invited"
 		}},
+		// seed 004: sis_user_id[] and sis_section_id[] filter a course list.
+		{"course by sis user", "/api/v1/courses/10001/enrollments?sis_user_id[]=" + s.st.users[e.user].sisID, func(x *enrollment) bool { return x.course == 0 && x.user == e.user }, func(_ *store, e *enrollment) bool { return adminDefault(e) }},
+		{"course by sis section", "/api/v1/courses/10001/enrollments?sis_section_id[]=" + s.st.sections[e.section].sisID, func(x *enrollment) bool { return x.section == e.section }, func(_ *store, e *enrollment) bool { return adminDefault(e) }},
+		{"course by sis account", "/api/v1/courses/10001/enrollments?sis_account_id=ACCT", func(*enrollment) bool { return false }, nil},
 		{"own list concluded", "/api/v1/users/self/enrollments?state[]=current_and_concluded&as_user_id=" + uid, func(x *enrollment) bool { return x.user == e.user }, func(st *store, e *enrollment) bool {
 			s := st.effectiveState(e, now)
 			return s == "active" || s == "completed"
@@ -233,6 +237,9 @@ func TestDefaultStateFilters(t *testing.T) {
 			}
 			rows, _ := walk(t, base+tc.path+sep+"per_page=50")
 			want := countIn(s, func(st *store, e *enrollment) bool { return tc.scope(e) && tc.keep(st, e) })
+			if want == 0 && tc.keep != nil {
+				t.Fatal("fixture: the case selects nothing")
+			}
 			if len(rows) != want {
 				t.Fatalf("%d rows, want %d", len(rows), want)
 			}
@@ -270,9 +277,21 @@ func TestDefaultStateFilters(t *testing.T) {
 		}
 	})
 	t.Run("unknown masquerade", func(t *testing.T) {
-		if r := send(t, "GET", base+"/api/v1/users/self/enrollments?as_user_id=42", nil); r.status != 401 {
+		// ApplicationController#load_user: 401 {"errors":"Invalid as_user_id"}.
+		r := send(t, "GET", base+"/api/v1/users/self/enrollments?as_user_id=sis_user_id:bogus", nil)
+		if r.status != 401 || r.header.Get("WWW-Authenticate") != "" {
+			t.Fatalf("status %d, headers %v", r.status, r.header)
+		}
+		sameJSON(t, r.body, `{"errors":"Invalid as_user_id"}`)
+	})
+	t.Run("grading period", func(t *testing.T) {
+		// providers.md §1.4: an unknown grading_period_id is 400; the
+		// simulated courses have no grading periods at all.
+		r := send(t, "GET", base+"/api/v1/courses/10001/enrollments?grading_period_id=1", nil)
+		if r.status != 400 {
 			t.Fatalf("status %d", r.status)
 		}
+		sameJSON(t, r.body, `{"error":"invalid grading_period_id"}`)
 	})
 }
 
