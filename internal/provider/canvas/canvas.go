@@ -91,7 +91,7 @@ func Definition() *provider.Definition {
 			"last_activity_at and time_spent_seconds need the read_reports permission; without it active enrollments read as enrolled, not in_progress.",
 			"Accepting or rejecting an invitation acts as the invited user (as_user_id masquerading), which needs the admin \"become other users\" permission.",
 			"Canvas cannot list enrollments changed since a time, so every sync walks all courses; changes are found by comparing content.",
-			"The account courses list is paged by page number: a course created or deleted while a walk runs can shift a course across a page boundary, so that walk may list that course's enrollments twice or miss them; the next walk is exact.",
+			"The account courses list is paged by page number, so a course created or deleted during a walk shifts the others across pages; the walk re-reads each courses page before leaving it to list every other course once, but a course created during the walk may appear only in the next one.",
 		},
 		New:       func(cfg provider.Config) (provider.Reader, error) { return New(cfg) },
 		Prototype: (*Connector)(nil),

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -403,5 +404,90 @@ func TestCapabilities(t *testing.T) {
 	}
 	if _, ok := Definition().Prototype.(provider.ConnectionTester); !ok {
 		t.Error("no ConnectionTest")
+	}
+}
+
+// fakeCourses is a Canvas whose account courses list (paged by page number,
+// providers.md §1.11) can change while a walk runs; each course holds one
+// enrollment "e<course id>".
+type fakeCourses struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (f *fakeCourses) set(ids ...string) {
+	f.mu.Lock()
+	f.ids = ids
+	f.mu.Unlock()
+}
+
+func (f *fakeCourses) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	ids := append([]string(nil), f.ids...)
+	f.mu.Unlock()
+	if strings.HasSuffix(r.URL.Path, "/courses") {
+		per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page = max(page, 1)
+		from, to := min((page-1)*per, len(ids)), min(page*per, len(ids))
+		if to < len(ids) {
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s/api/v1/accounts/self/courses?page=%d&per_page=%d>; rel="next"`, r.Host, page+1, per))
+		}
+		var list []string
+		for _, id := range ids[from:to] {
+			list = append(list, fmt.Sprintf(`{"id":%q,"name":"Course %s"}`, id, id))
+		}
+		_, _ = w.Write([]byte("[" + strings.Join(list, ",") + "]"))
+		return
+	}
+	id := strings.Split(r.URL.Path, "/")[4]
+	fmt.Fprintf(w, `[{"id":"e%s","course_id":%q,"user_id":"u1","enrollment_state":"active","type":"StudentEnrollment"}]`, id, id)
+}
+
+// TestCourseListShiftsMidWalk: a course deleted or created while a walk runs
+// shifts the page-numbered courses list; the walk still lists every course
+// that existed throughout exactly once (so no enrollment is wrongly swept as
+// deleted, DESIGN.md "Deletes").
+func TestCourseListShiftsMidWalk(t *testing.T) {
+	tests := []struct {
+		name   string
+		after  string   // change the list once this enrollment was listed
+		change []string // the list from then on
+		want   []string // enrollments the walk must list exactly once
+	}{
+		{"course before deleted", "eB", []string{"B", "C", "D", "E"}, []string{"eA", "eB", "eC", "eD", "eE"}},
+		{"course created before", "eB", []string{"0", "A", "B", "C", "D", "E"}, []string{"eA", "eB", "eC", "eD", "eE"}},
+		{"nothing changes", "eB", []string{"A", "B", "C", "D", "E"}, []string{"eA", "eB", "eC", "eD", "eE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeCourses{}
+			f.set("A", "B", "C", "D", "E")
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			c := newTestConnector(t, srv.URL, map[string]string{SettingPerPage: "2"})
+			count := map[string]int{}
+			cursor := ""
+			for {
+				page, err := c.EnrollmentPage(context.Background(), provider.EnrollmentPageParams{Cursor: cursor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range page.Enrollments {
+					count[e.ID]++
+					if e.ID == tt.after {
+						f.set(tt.change...)
+					}
+				}
+				if cursor = page.NextCursor; cursor == "" {
+					break
+				}
+			}
+			for _, id := range tt.want {
+				if count[id] != 1 {
+					t.Errorf("%s listed %d times, want once (all: %v)", id, count[id], count)
+				}
+			}
+		})
 	}
 }

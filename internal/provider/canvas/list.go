@@ -33,6 +33,14 @@ type walkCursor struct {
 	// EnrollmentsURL is the next enrollments page of the current course as
 	// Canvas gave it in Link rel="next"; "" is the course's first page.
 	EnrollmentsURL string `json:"e,omitempty"`
+	// After, when set, is the last course whose enrollments were all listed:
+	// the walk goes on with the course that follows it. With Recheck, the
+	// courses page CoursesURL is read again first, to catch courses that
+	// moved onto it from the next page (a course before them was deleted);
+	// without, courses up to After at the start of CoursesURL are skipped
+	// (they moved there because a course was created before them).
+	After   string `json:"a,omitempty"`
+	Recheck bool   `json:"r,omitempty"`
 }
 
 const cursorVersion = 1
@@ -149,17 +157,28 @@ func (c *Connector) EnrollmentPage(ctx context.Context, params provider.Enrollme
 		}
 	}
 	for requests, reuse := 0, params.Cursor != ""; ; reuse = true {
-		page, err := c.courses(ctx, cur.CoursesURL, reuse)
+		page, err := c.courses(ctx, cur.CoursesURL, reuse && !cur.Recheck)
 		if err != nil {
 			return nil, err
 		}
 		requests++
 		idx := locate(page.courses, cur.CourseID, cur.Index)
+		if cur.After != "" {
+			idx = indexOf(page.courses, cur.After) + 1 // 0 when After is not on this page
+			if cur.Recheck && idx == 0 {
+				// After moved to a later page (courses were created before it)
+				// or vanished: nothing of this page is left to list.
+				idx = len(page.courses)
+			}
+		}
 		if idx >= len(page.courses) {
 			if page.next == "" {
 				return &provider.EnrollmentPage{Total: -1}, nil
 			}
-			cur = walkCursor{V: cursorVersion, CoursesURL: page.next}
+			cur = walkCursor{V: cursorVersion, CoursesURL: page.next, After: cur.After}
+			if cur.After == "" && len(page.courses) > 0 {
+				cur.After = string(page.courses[len(page.courses)-1].ID)
+			}
 			continue
 		}
 		co := page.courses[idx]
@@ -172,24 +191,33 @@ func (c *Connector) EnrollmentPage(ctx context.Context, params provider.Enrollme
 			return nil, err
 		}
 		requests++
-		var after *walkCursor
+		var after walkCursor
 		switch {
 		case next != "":
-			after = &walkCursor{V: cursorVersion, CoursesURL: cur.CoursesURL, CourseID: string(co.ID), Index: idx, EnrollmentsURL: next}
+			after = walkCursor{V: cursorVersion, CoursesURL: cur.CoursesURL, CourseID: string(co.ID), Index: idx, EnrollmentsURL: next}
 		case idx+1 < len(page.courses):
-			after = &walkCursor{V: cursorVersion, CoursesURL: cur.CoursesURL, CourseID: string(page.courses[idx+1].ID), Index: idx + 1}
-		case page.next != "":
-			after = &walkCursor{V: cursorVersion, CoursesURL: page.next}
+			after = walkCursor{V: cursorVersion, CoursesURL: cur.CoursesURL, CourseID: string(page.courses[idx+1].ID), Index: idx + 1}
+		default:
+			// The page's last course is done: read the page again before
+			// leaving it (see walkCursor.After). The last page of all costs one
+			// more request that ends the walk with an empty page.
+			after = walkCursor{V: cursorVersion, CoursesURL: cur.CoursesURL, After: string(co.ID), Recheck: true}
 		}
-		if len(recs) > 0 || after == nil || requests >= maxEmptyRequests {
-			out := &provider.EnrollmentPage{Enrollments: recs, Total: -1}
-			if after != nil {
-				out.NextCursor = encodeCursor(after)
-			}
-			return out, nil
+		if len(recs) > 0 || requests >= maxEmptyRequests {
+			return &provider.EnrollmentPage{Enrollments: recs, Total: -1, NextCursor: encodeCursor(after)}, nil
 		}
-		cur = *after
+		cur = after
 	}
+}
+
+// indexOf returns the position of course id in courses, or -1.
+func indexOf(courses []course, id string) int {
+	for i, co := range courses {
+		if string(co.ID) == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // locate finds the current course of a cursor in a courses page: by id, else
