@@ -92,6 +92,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request, _ *user) {
 		writeListError(w, err)
 		return
 	}
+	p.status = -1 // an enrollment filter; users and courses have none
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	pg, err := paginate(s.data.users, p, userFields(), func(*user) int8 { return -1 }, func(u *user) int64 { return u.dateEdited })
@@ -119,6 +120,7 @@ func (s *Sim) listCourses(w http.ResponseWriter, r *http.Request, _ *user) {
 		writeListError(w, err)
 		return
 	}
+	p.status = -1 // an enrollment filter; users and courses have none
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	pg, err := paginate(s.data.courses, p, courseFields(), func(*course) int8 { return -1 }, func(c *course) int64 { return c.dateEdited })

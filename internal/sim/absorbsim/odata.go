@@ -184,20 +184,25 @@ func tokenize(src string) ([]token, error) {
 			for i < len(src) && (src[i] >= '0' && src[i] <= '9' || src[i] == '.') {
 				i++
 			}
-			toks = append(toks, token{tokNumber, src[start:i], start})
+			text := src[start:i]
+			// OData v2 type suffixes: 50m (decimal), 2L (int64), 1.5d, 1.5f.
+			if i < len(src) && strings.IndexByte("mMlLdDfF", src[i]) >= 0 && (i+1 == len(src) || !isIdentPart(src[i+1])) {
+				i++
+			}
+			toks = append(toks, token{tokNumber, text, start})
 		case isIdentStart(c):
 			start := i
 			for i < len(src) && isIdentPart(src[i]) {
 				i++
 			}
 			word := src[start:i]
-			if i < len(src) && src[i] == '\'' && (word == "guid" || word == "datetime") {
+			if i < len(src) && src[i] == '\'' && (word == "guid" || word == "datetime" || word == "datetimeoffset") {
 				s, next, err := readQuoted(src, i)
 				if err != nil {
 					return nil, err
 				}
 				kind := tokGUID
-				if word == "datetime" {
+				if word != "guid" {
 					kind = tokDatetime
 				}
 				toks = append(toks, token{kind, s, start})

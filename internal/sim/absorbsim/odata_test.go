@@ -57,6 +57,10 @@ func TestFilterExpressions(t *testing.T) {
 		{"status eq 1 or status eq 3 and isActive eq false", false}, // and binds tighter than or
 		{"status eq -1", false},
 		{"status eq 3.0", true},
+		{"status eq 3m and status lt 4L", true},
+		{"dateEdited eq datetimeoffset'2024-05-01T10:00:00Z'", true},
+		{"isActive", true},
+		{"isActive and not isActive", false},
 		// providers.md §2.5: typed literals guid'…' and datetime'…'.
 		{"id eq guid'3f2504e0-4f89-41d3-9a0c-0305e82c3301'", true},
 		{"id eq guid'3F2504E0-4F89-41D3-9A0C-0305E82C3301'", true},

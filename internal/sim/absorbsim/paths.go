@@ -1,6 +1,7 @@
 package absorbsim
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -194,10 +195,45 @@ func (s *Sim) routes(mux *http.ServeMux) {
 			if !ok {
 				return
 			}
-			h(w, r, me)
+			// Handlers render while they hold the data lock; buffering the
+			// answer sends it after the lock is released, so a slow client
+			// never holds up writers.
+			buf := &bufferedResponse{header: w.Header()}
+			h(buf, r, me)
+			buf.flush(w)
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "The resource "+r.Method+" "+r.URL.Path)
 	})
+}
+
+// bufferedResponse holds an answer until the handler has returned.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func (b *bufferedResponse) flush(w http.ResponseWriter) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
 }
