@@ -252,7 +252,7 @@ func (m mapper) course(raw json.RawMessage) (lms.Course, error) {
 	if w.ID == "" {
 		return lms.Course{}, fmt.Errorf("course record without id")
 	}
-	return lms.Course{ID: w.ID, Title: deref(w.Name)}, nil
+	return lms.Course{ID: w.ID, Title: firstNonEmpty(deref(w.Name), deref(w.CourseName))}, nil
 }
 
 func (m mapper) user(raw json.RawMessage) (lms.User, error) {
@@ -263,11 +263,9 @@ func (m mapper) user(raw json.RawMessage) (lms.User, error) {
 	if w.ID == "" {
 		return lms.User{}, fmt.Errorf("user record without id")
 	}
-	u := lms.User{ID: w.ID, Name: strings.TrimSpace(deref(w.FirstName) + " " + deref(w.LastName))}
-	if u.Name == "" {
-		u.Name = deref(w.Username)
-	}
-	if email := deref(w.EmailAddress); email != "" {
+	u := lms.User{ID: w.ID, Name: firstNonEmpty(
+		strings.TrimSpace(deref(w.FirstName)+" "+deref(w.LastName)), deref(w.FullName), deref(w.Username))}
+	if email := firstNonEmpty(deref(w.EmailAddress), deref(w.Email)); email != "" {
 		u.Emails = []lms.Email{{Email: email, IsPrimary: lms.Ptr(true)}}
 	}
 	return u, nil
@@ -278,4 +276,13 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -282,8 +282,14 @@ func TestMapUserAndCourse(t *testing.T) {
 	if err != nil || u.Name != "solo" || len(u.Emails) != 0 {
 		t.Errorf("user without names = %+v, %v", u, err)
 	}
-	c, err := m.course(json.RawMessage(`{"id":"c1","name":"Forklift Operation 115"}`))
-	if err != nil || c != (lms.Course{ID: "c1", Title: "Forklift Operation 115"}) {
-		t.Errorf("course = %+v, %v", c, err)
+	u, err = m.user(json.RawMessage(`{"id":"u3","fullName":"Zoë Kim","email":"zoe@example.com"}`))
+	if err != nil || u.Name != "Zoë Kim" || u.PrimaryEmail() != "zoe@example.com" {
+		t.Errorf("user with fullName and email = %+v, %v", u, err)
+	}
+	for _, raw := range []string{`{"id":"c1","name":"Forklift Operation 115"}`, `{"id":"c1","courseName":"Forklift Operation 115"}`} {
+		c, err := m.course(json.RawMessage(raw))
+		if err != nil || c != (lms.Course{ID: "c1", Title: "Forklift Operation 115"}) {
+			t.Errorf("course %s = %+v, %v", raw, c, err)
+		}
 	}
 }

@@ -69,19 +69,25 @@ type wireEnrollment struct {
 	Avatar                     *string         `json:"avatar"`
 }
 
-// wireCourse is a course of the course list.
+// wireCourse is a course of the course list. Seed 003 does not document the
+// course resource; "name" is the v1.5 field, and the enrollment's
+// "courseName" is accepted too.
 type wireCourse struct {
-	ID   string  `json:"id"`
-	Name *string `json:"name"`
+	ID         string  `json:"id"`
+	Name       *string `json:"name"`
+	CourseName *string `json:"courseName"`
 }
 
-// wireUser is a user of the user list.
+// wireUser is a user of the user list. Seed 003 does not document the user
+// resource; "emailAddress" is the v1.5 field, "email" is accepted too.
 type wireUser struct {
 	ID           string  `json:"id"`
 	FirstName    *string `json:"firstName"`
 	LastName     *string `json:"lastName"`
+	FullName     *string `json:"fullName"`
 	Username     *string `json:"username"`
 	EmailAddress *string `json:"emailAddress"`
+	Email        *string `json:"email"`
 }
 
 // createAnswer is the 201 answer of the create operations (seed 003).
