@@ -42,11 +42,6 @@ type Config struct {
 	// answers: 401 (legacy, the default) or 403 (the site-admin flag
 	// api_auth_error_updates), providers.md §1.13.
 	UnauthorizedStatus int
-	// CourseActionsFindDeleted makes DELETE, accept, reject and reactivate
-	// find soft-deleted enrollments. UNCERTAIN (providers.md §1.8): Canvas's
-	// `course.enrollments` is believed to hide them, so by default a second
-	// DELETE of a deleted enrollment is 404.
-	CourseActionsFindDeleted bool
 }
 
 func (c Config) withDefaults() Config {

@@ -582,7 +582,9 @@ func defaultState(co *course, typ enrollmentType, requested string) workflowStat
 }
 
 // courseEnrollment finds an enrollment through the course, as destroy,
-// accept, reject and reactivate do.
+// accept, reject and reactivate do. Course#enrollments leaves out deleted
+// rows (course.rb: workflow_state<>'deleted'), so a deleted enrollment is
+// 404 there, though show still finds it.
 func (s *Sim) courseEnrollment(c *call) (int32, *enrollment, bool) {
 	co, ok := s.st.findCourse(c.r.PathValue("course_id"))
 	if !ok {
@@ -595,7 +597,7 @@ func (s *Sim) courseEnrollment(c *call) (int32, *enrollment, bool) {
 		return -1, nil, false
 	}
 	pos, e := s.st.enrollmentByID(id)
-	if e == nil || e.course != co || (e.state == stateDeleted && !s.cfg.CourseActionsFindDeleted) {
+	if e == nil || e.course != co || e.state == stateDeleted {
 		c.notFound()
 		return -1, nil, false
 	}

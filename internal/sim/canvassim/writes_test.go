@@ -226,31 +226,20 @@ func TestDeleteTasks(t *testing.T) {
 		}
 	})
 
-	refind := []struct {
-		name string
-		cfg  Config
-		want int
-	}{
-		// providers.md §1.8 UNCERTAIN: course.enrollments hides deleted rows,
-		// so a second DELETE is 404 by default; configurable.
-		{"second delete is 404", Config{}, 404},
-		{"second delete finds it when configured", Config{CourseActionsFindDeleted: true}, 200},
-	}
-	for _, tc := range refind {
-		t.Run(tc.name, func(t *testing.T) {
-			_, base := fresh(t, tc.cfg)
-			e := enroll(t, base, publishedCourse, url.Values{"enrollment[user_id]": {userN(41)}})
-			u := fmt.Sprintf("%s/api/v1/courses/%s/enrollments/%d?task=delete", base, publishedCourse, e.ID)
-			send(t, "DELETE", u, nil)
-			if r := send(t, "DELETE", u, nil); r.status != tc.want {
-				t.Fatalf("status %d, want %d", r.status, tc.want)
-			}
-			// providers.md §1.3: show finds deleted enrollments either way.
-			if got := show(t, base, e.ID); got.EnrollmentState != "deleted" {
-				t.Fatalf("show: %q", got.EnrollmentState)
-			}
-		})
-	}
+	t.Run("second delete is 404", func(t *testing.T) {
+		// providers.md §1.8; course.rb: Course#enrollments excludes deleted
+		// rows, so destroy cannot find one.
+		e := enroll(t, base, publishedCourse, url.Values{"enrollment[user_id]": {userN(41)}})
+		u := fmt.Sprintf("%s/api/v1/courses/%s/enrollments/%d?task=delete", base, publishedCourse, e.ID)
+		send(t, "DELETE", u, nil)
+		if r := send(t, "DELETE", u, nil); r.status != 404 {
+			t.Fatalf("status %d, want 404", r.status)
+		}
+		// providers.md §1.3: show looks in all_enrollments and finds it.
+		if got := show(t, base, e.ID); got.EnrollmentState != "deleted" {
+			t.Fatalf("show: %q", got.EnrollmentState)
+		}
+	})
 
 	t.Run("enrollment of another course", func(t *testing.T) {
 		e := enroll(t, base, publishedCourse, url.Values{"enrollment[user_id]": {userN(42)}})
