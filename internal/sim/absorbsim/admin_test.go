@@ -2,6 +2,7 @@ package absorbsim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -208,5 +209,57 @@ func TestConfigValidation(t *testing.T) {
 	creds := s.Credentials()
 	if len(creds) != 3 || creds[0].Name != "api_key" || creds[0].Value != DefaultAPIKey || creds[1].Value != "admin" {
 		t.Fatalf("credentials %+v", creds)
+	}
+}
+
+func TestMalformedFaultCutsTheBody(t *testing.T) {
+	t.Parallel()
+	h := setup(t, Config{})
+	if err := h.sim.Kit().SetFaults(simkit.Faults{MalformedRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.do("GET", "/courses", nil)
+	var v any
+	if r.status != 200 || json.Unmarshal(r.body, &v) == nil {
+		t.Fatalf("status %d, body parses: %.80s", r.status, r.body)
+	}
+}
+
+// Readers, writers and the admin API at once: run with -race.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	h := setup(t, Config{})
+	courses := h.courses()
+	var users userPage
+	h.must(200, "GET", "/users?_limit=50", nil).decode(t, &users)
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 25; i++ {
+				c := courses[(g+i)%len(courses)]
+				u := users.Users[(g*7+i)%len(users.Users)]
+				var r response
+				switch i % 4 {
+				case 0:
+					r = h.do("GET", "/courses/"+c.ID+"/enrollments?_limit=100&_filter="+q("status eq 3"), nil)
+				case 1:
+					r = h.do("POST", "/users/"+u.ID+"/enrollments/"+c.ID+"?reEnroll=true", nil)
+				case 2:
+					r = h.raw("POST", "/_sim/mutate", `{"count":3,"seed":`+itoa(g*100+i)+`}`, nil)
+				default:
+					r = h.do("GET", "/users/"+u.ID+"/enrollments", nil)
+				}
+				if r.status >= 300 {
+					done <- fmt.Errorf("status %d: %s", r.status, r.body)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
