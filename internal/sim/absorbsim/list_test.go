@@ -126,6 +126,11 @@ func TestEmptyCollection(t *testing.T) {
 	t.Parallel()
 	h := setup(t, Config{Enrollments: 1, Users: 1, Courses: 2})
 	for _, c := range h.courses() {
+		// providers.md §2.5: the envelope, in the documented key order.
+		if body := string(h.must(200, "GET", "/courses/"+c.ID+"/enrollments", nil).body); !strings.HasPrefix(body, `{"totalItems":`) ||
+			!strings.Contains(body, `"offset":0,"enrollments":[`) {
+			t.Fatalf("envelope %s", body)
+		}
 		p := h.page("/courses/" + c.ID + "/enrollments")
 		if p.TotalItems > 1 {
 			t.Fatalf("course %s: %d rows", c.ID, p.TotalItems)

@@ -1,6 +1,7 @@
 package absorbsim
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -181,19 +182,18 @@ func parseSort[T any](src string, fields schema[T]) ([]sortKey[T], error) {
 }
 
 // envelope is the paged answer {totalItems, returnedItems, limit, offset,
-// <collection>} of providers.md §2.5 (VERIFIED [A1]).
-func envelope[T, J any](p listParams, pg page[T], collection string, toJSON func(T) J) map[string]any {
+// <collection>} of providers.md §2.5 (VERIFIED [A1]), in that key order.
+func envelope[T, J any](p listParams, pg page[T], collection string, toJSON func(T) J) json.RawMessage {
 	items := make([]J, len(pg.items))
 	for i, v := range pg.items {
 		items[i] = toJSON(v)
 	}
-	return map[string]any{
-		"totalItems":    pg.total,
-		"returnedItems": len(items),
-		"limit":         p.limit,
-		"offset":        p.offset,
-		collection:      items,
+	body, err := json.Marshal(items)
+	if err != nil {
+		panic(fmt.Sprintf("absorbsim: marshal %s: %v", collection, err)) // plain structs always marshal
 	}
+	return json.RawMessage(fmt.Sprintf(`{"totalItems":%d,"returnedItems":%d,"limit":%d,"offset":%d,%q:%s}`,
+		pg.total, len(items), p.limit, p.offset, collection, body))
 }
 
 // writeListError answers a bad query with 400 and the reasons.
