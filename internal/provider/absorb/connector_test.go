@@ -561,3 +561,53 @@ func TestRefusedLogin(t *testing.T) {
 		}
 	}
 }
+
+// TestIsLastPage: the end of a paged list (§2.5), including a server that
+// applies a smaller page size than asked, which must not end a list early.
+func TestIsLastPage(t *testing.T) {
+	items := func(n int) []json.RawMessage { return make([]json.RawMessage, n) }
+	tests := []struct {
+		name        string
+		env         envelope
+		index, size int
+		want        bool
+	}{
+		{"empty page", envelope{Items: items(0), TotalItems: lms.Ptr(50)}, 3, 5, true},
+		{"full page, more in total", envelope{Items: items(5), TotalItems: lms.Ptr(11)}, 1, 5, false},
+		{"full page reaching the total", envelope{Items: items(5), TotalItems: lms.Ptr(10)}, 1, 5, true},
+		{"short page without total", envelope{Items: items(4)}, 0, 5, true},
+		{"full page without total", envelope{Items: items(5)}, 0, 5, false},
+		{"server capped the size, more in total", envelope{Items: items(3), Limit: lms.Ptr(3), TotalItems: lms.Ptr(7)}, 1, 5, false},
+		{"server capped the size, total reached", envelope{Items: items(1), Limit: lms.Ptr(3), TotalItems: lms.Ptr(7)}, 2, 5, true},
+		{"server capped the size, no total", envelope{Items: items(3), Limit: lms.Ptr(3)}, 0, 5, false},
+	}
+	for _, tt := range tests {
+		if got := isLastPage(&tt.env, tt.index, tt.size); got != tt.want {
+			t.Errorf("%s: isLastPage = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestWalkWithCappedPageSize: a server that pages by 3 when asked for 5
+// still yields every record.
+func TestWalkWithCappedPageSize(t *testing.T) {
+	f := newFake(t)
+	f.addCourse("c1", 8)
+	f.addCourse("c2", 3)
+	f.override["GET /courses/c1/enrollments"] = func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		q.Set("_limit", "3")
+		r.URL.RawQuery = q.Encode()
+		var items []any
+		for _, e := range f.enrollments["c1"] {
+			items = append(items, e)
+		}
+		page(w, r, "enrollments", items)
+	}
+	srv := f.start()
+	c := f.connect(t, srv.URL, nil, nil)
+	got, _ := walkAll(t, c, provider.EnrollmentPageParams{})
+	if len(got) != 11 {
+		t.Errorf("walk returned %d records, want 11: %v", len(got), got)
+	}
+}

@@ -112,12 +112,22 @@ func (c *Connector) listPage(ctx context.Context, routeName string, params map[s
 }
 
 // isLastPage: Absorb says "increment _offset until no records come back"
-// (§2.5); a short page or reaching totalItems ends the list one call sooner.
+// (§2.5); reaching totalItems, or a short page when there is no total, ends
+// the list one call sooner. A server that applies a smaller page size than
+// asked (its "limit") pages by that size, so that size decides: trusting the
+// asked size would end a list early and lose records silently.
 func isLastPage(env *envelope, index, size int) bool {
-	if len(env.Items) < size {
+	if len(env.Items) == 0 {
 		return true
 	}
-	return env.TotalItems != nil && (index+1)*size >= *env.TotalItems
+	applied := size
+	if env.Limit != nil && *env.Limit > 0 && *env.Limit < size {
+		applied = *env.Limit
+	}
+	if env.TotalItems != nil {
+		return (index+1)*applied >= *env.TotalItems
+	}
+	return len(env.Items) < applied
 }
 
 // EnrollmentPage returns the enrollments of one page of one course: the walk

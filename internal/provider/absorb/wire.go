@@ -10,7 +10,10 @@ import "encoding/json"
 // resource (enrollments, courses, users), so it is found by shape.
 type envelope struct {
 	TotalItems *int
-	Items      []json.RawMessage
+	// Limit is the page size the server applied, which may be below the
+	// _limit asked for.
+	Limit *int
+	Items []json.RawMessage
 }
 
 func (e *envelope) UnmarshalJSON(b []byte) error {
@@ -22,6 +25,12 @@ func (e *envelope) UnmarshalJSON(b []byte) error {
 		var n int
 		if err := json.Unmarshal(raw, &n); err == nil {
 			e.TotalItems = &n
+		}
+	}
+	if raw, ok := fields["limit"]; ok {
+		var n int
+		if err := json.Unmarshal(raw, &n); err == nil {
+			e.Limit = &n
 		}
 	}
 	for name, raw := range fields {
