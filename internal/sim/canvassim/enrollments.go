@@ -171,46 +171,44 @@ func (c *call) ownStates(f *enrollmentFilter) bool {
 	return true
 }
 
-// bookmark is the opaque page token of Canvas's bookmarked collections
-// (providers.md §1.11): the sort values of the last row served, so the next
-// page is one binary search away however deep it is.
+// bookmark is the page token of Canvas's bookmarked collections
+// (providers.md §1.11): "bookmark:" and the URL-safe base64 of the JSON sort
+// values of the last row served, [type, sortable_name, id], as Canvas's
+// SimpleBookmarker makes them. The next page is one binary search away
+// however deep it is.
 func (st *store) bookmark(pos int32) string {
 	e := &st.enrollments[pos]
-	u := &st.users[e.user]
-	b, _ := json.Marshal([]any{e.typ.String(), u.sortableName(), u.id, e.id})
+	b, _ := json.Marshal([]any{e.typ.String(), st.users[e.user].sortableName(), e.id})
 	return "bookmark:" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // parseBookmark returns the sort key a bookmark stands for; false sends
 // the client to the first page, as Canvas does with a bookmark it cannot
-// read.
+// read. The id names the row, whose type and user never change, so the key
+// is exact even when that row has since been hard-deleted.
 func (st *store) parseBookmark(tok string) (uint64, bool) {
 	raw, ok := strings.CutPrefix(tok, "bookmark:")
 	if !ok {
 		return 0, false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(raw, "="))
 	if err != nil {
 		return 0, false
 	}
 	var v []json.RawMessage
-	if json.Unmarshal(b, &v) != nil || len(v) != 4 {
+	if json.Unmarshal(b, &v) != nil || len(v) != 3 {
 		return 0, false
 	}
 	var typ string
-	var userID, id int64
-	if json.Unmarshal(v[0], &typ) != nil || json.Unmarshal(v[2], &userID) != nil || json.Unmarshal(v[3], &id) != nil {
+	var id int64
+	if json.Unmarshal(v[0], &typ) != nil || json.Unmarshal(v[2], &id) != nil {
 		return 0, false
 	}
-	t, ok := parseEnrollmentType(typ)
-	if !ok {
+	pos := id - enrollmentIDBase
+	if pos < 0 || pos >= int64(len(st.enrollments)) || st.enrollments[pos].typ.String() != typ {
 		return 0, false
 	}
-	u, ok := numericIndex(strconv.FormatInt(userID, 10), userIDBase, len(st.users))
-	if !ok || id < enrollmentIDBase || id-enrollmentIDBase > 1<<31-1 {
-		return 0, false
-	}
-	return sortKey(t, st.users[u].rank, int32(id-enrollmentIDBase)), true
+	return st.key(int32(pos)), true
 }
 
 // servePage answers one page of a bookmarked enrollment list.

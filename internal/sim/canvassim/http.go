@@ -370,23 +370,33 @@ func (s *Sim) accountMatches(raw string) bool {
 	return raw == "self" || raw == s.cfg.AccountID
 }
 
-// perPage applies Canvas's rules: default 10, at most 100, at least 1
-// (providers.md §1.11).
+// perPage applies Api.per_page_for (providers.md §1.11): default 10, and a
+// given value read as Ruby's to_i (leading digits, else 0) clamped to
+// 1..100, so "abc" is 1, not the default.
 func (c *call) perPage() int {
-	n, err := strconv.Atoi(c.params.Get("per_page"))
-	switch {
-	case err != nil:
+	if !c.params.Has("per_page") {
 		return 10
-	case n < 1:
-		return 1
-	case n > 100:
-		return 100
 	}
-	return n
+	v := strings.TrimSpace(c.params.Get("per_page"))
+	neg := strings.HasPrefix(v, "-")
+	v = strings.TrimLeft(v, "+-")
+	n := 0
+	for _, r := range v {
+		if r < '0' || r > '9' || n > 1000 {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return min(max(n, 1), 100)
 }
 
-// pageURL is the request's URL with page and per_page replaced; Canvas
-// leaves access_token and api_key out of Link URLs (providers.md §1.1).
+// pageURL is the request's URL with page and per_page replaced, built as
+// Api.build_links_hash does: the other query parameters sorted and encoded
+// (access_token and api_key left out, providers.md §1.1), then page and
+// per_page, the page value as is.
 func (c *call) pageURL(page string, perPage int) string {
 	q := url.Values{}
 	for k, v := range c.r.URL.Query() {
@@ -400,7 +410,7 @@ func (c *call) pageURL(page string, perPage int) string {
 	if enc != "" {
 		enc += "&"
 	}
-	return c.base + c.r.URL.Path + "?" + enc + "page=" + url.QueryEscape(page) + "&per_page=" + strconv.Itoa(perPage)
+	return c.base + c.r.URL.Path + "?" + enc + "page=" + page + "&per_page=" + strconv.Itoa(perPage)
 }
 
 type link struct{ rel, page string }

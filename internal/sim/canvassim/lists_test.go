@@ -2,6 +2,7 @@ package canvassim
 
 import (
 	"cmp"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -37,7 +38,9 @@ func TestPagingPerPage(t *testing.T) {
 		{"over the cap", "1000", 100},
 		{"zero", "0", 1},
 		{"negative", "-5", 1},
-		{"not a number", "many", 10},
+		// Api.per_page_for: Ruby's to_i, so a non-number is 0, clamped to 1.
+		{"not a number", "many", 1},
+		{"leading digits", "25abc", 25},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,7 +92,7 @@ func TestPagingLinksAndWalk(t *testing.T) {
 			t.Fatalf("first link %q", links["first"])
 		}
 		// providers.md §1.11: bookmarks are opaque, not page numbers.
-		if !regexp.MustCompile(`page=bookmark%3A[A-Za-z0-9_-]+&per_page=5$`).MatchString(links["next"]) {
+		if !regexp.MustCompile(`page=bookmark:[A-Za-z0-9_-]+&per_page=5$`).MatchString(links["next"]) {
 			t.Fatalf("next link %q", links["next"])
 		}
 	})
@@ -158,6 +161,23 @@ func TestPagingLinksAndWalk(t *testing.T) {
 		}
 		if links := r.links(); links["current"] == "" || links["first"] == "" || links["next"] != "" {
 			t.Fatalf("links %q", r.header.Get("Link"))
+		}
+	})
+
+	t.Run("bookmark outlives its row", func(t *testing.T) {
+		// A bookmark names the last row served; hard-deleting that row
+		// between pages must neither repeat nor skip rows.
+		u := list + "?per_page=9&state[]=active"
+		all, _ := walk(t, u)
+		first := send(t, "GET", u, nil)
+		var page1 []wireEnrollment
+		first.json(t, &page1)
+		if r := send(t, "DELETE", fmt.Sprintf("%s/_sim/enrollments/%d", base, page1[len(page1)-1].ID), nil); r.status != 204 {
+			t.Fatalf("admin delete: %d", r.status)
+		}
+		rest, _ := walk(t, first.links()["next"])
+		if len(page1)+len(rest) != len(all) || rest[0].ID != all[len(page1)].ID {
+			t.Fatalf("after the delete: %d + %d rows, want %d", len(page1), len(rest), len(all))
 		}
 	})
 
