@@ -116,7 +116,8 @@ func Definition() *provider.Definition {
 			"attempt_number and attempts_count are not filled: a course enrollment record does not carry them.",
 			"Totals of a walk are unknown (Absorb counts per course only), so Total is -1.",
 		},
-		New: func(cfg provider.Config) (provider.Reader, error) { return New(cfg) },
+		New:       func(cfg provider.Config) (provider.Reader, error) { return New(cfg) },
+		Prototype: (*Connector)(nil),
 	}
 }
 

@@ -143,6 +143,9 @@ func TestDefinition(t *testing.T) {
 	if !slices.Equal(caps, want) {
 		t.Errorf("capabilities %v, want %v (DESIGN.md Writes, Absorb column)", caps, want)
 	}
+	if got := d.Capabilities(); !slices.Equal(got, want) {
+		t.Errorf("capabilities of the prototype %v, want %v", got, want)
+	}
 }
 
 // TestHeaders: x-api-key and x-api-version: 2 on every call (§2.1), the
