@@ -207,7 +207,7 @@ func (c *Client) Limit() float64 { return float64(c.limiter.Limit()) }
 // exhausted 5xx or throttle), or a *TransportError when none came, or the
 // context's error.
 func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
-	start := time.Now()
+	var start time.Time // the first attempt's send: pacing before it is not the vendor's fault
 	idempotent := req.Idempotent || req.Method == "" || req.Method == http.MethodGet ||
 		req.Method == http.MethodHead || req.Method == http.MethodPut ||
 		req.Method == http.MethodDelete || req.Method == http.MethodOptions
@@ -218,12 +218,22 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		if err := c.wait(ctx); err != nil {
 			return nil, err
 		}
+		if attempt == 1 {
+			start = time.Now()
+		}
+		// An attempt gets Timeout, but never more than what is left of
+		// MaxElapsed, so that a vendor that hangs is bounded like one that
+		// fails fast.
+		timeout := min(c.opts.Timeout, c.opts.MaxElapsed-time.Since(start))
+		if timeout <= 0 {
+			break
+		}
 		c.requests.Add(1)
 		attempts = attempt
 		if attempt > 1 {
 			c.retries.Add(1)
 		}
-		resp, err := c.once(ctx, req)
+		resp, err := c.once(ctx, req, timeout)
 		var retryAfter time.Duration
 		retry := false
 		switch {
@@ -269,8 +279,8 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	return nil, &TransportError{Method: req.Method, URL: redact(req.URL), Attempts: attempts, Err: redactErr(lastErr)}
 }
 
-func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+func (c *Client) once(ctx context.Context, req *Request, timeout time.Duration) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var body io.Reader
 	if req.Body != nil {

@@ -466,3 +466,30 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxElapsedBoundsAHangingVendor: attempts share the MaxElapsed budget,
+// so a vendor that never answers fails within it, not after MaxAttempts
+// full timeouts; the error counts the attempts really made.
+func TestMaxElapsedBoundsAHangingVendor(t *testing.T) {
+	hang := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	c := New(Options{Timeout: 200 * time.Millisecond, MaxElapsed: 500 * time.Millisecond, MaxAttempts: 10,
+		BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	began := time.Now()
+	_, err := c.Do(context.Background(), &Request{URL: start(t, hang)})
+	took := time.Since(began)
+	var te *TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("got %v, want *TransportError", err)
+	}
+	if took > 900*time.Millisecond {
+		t.Errorf("took %v, want about MaxElapsed (500ms)", took)
+	}
+	if te.Attempts < 2 || te.Attempts > 4 || int64(te.Attempts) != c.Stats().Requests {
+		t.Errorf("error says %d attempts, stats %d requests; want the same 2-4", te.Attempts, c.Stats().Requests)
+	}
+}
