@@ -41,6 +41,10 @@ type Config struct {
 	// be switched off with NoRetryAfter.
 	RetryAfter   time.Duration
 	NoRetryAfter bool
+	// QueryErrorStatus answers a bad `_filter`, `_sort`, `_limit` or
+	// `_offset`: 400 (default) or 422. Seed 003 lists 200/404/422 for the
+	// paged lists and no 400, so the vendor may well answer 422; UNCERTAIN.
+	QueryErrorStatus int
 	// Routes replaces the path table (nil → DefaultRoutes()), so a path
 	// found in the real OpenAPI file can be corrected without code changes
 	// (providers.md §2.8 "make every path configurable").
@@ -63,6 +67,7 @@ func (c Config) withDefaults() Config {
 	c.Password = cmp.Or(c.Password, "absorb-sim-password")
 	c.TokenTTL = cmp.Or(c.TokenTTL, 4*time.Hour)
 	c.RetryAfter = cmp.Or(c.RetryAfter, time.Second)
+	c.QueryErrorStatus = cmp.Or(c.QueryErrorStatus, http.StatusBadRequest)
 	if c.Routes == nil {
 		c.Routes = DefaultRoutes()
 	}
@@ -85,6 +90,9 @@ func (c Config) validate() error {
 	}
 	if c.TokenTTL < 0 || c.RetryAfter < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	if c.QueryErrorStatus != http.StatusBadRequest && c.QueryErrorStatus != http.StatusUnprocessableEntity {
+		errs = append(errs, errors.New("query error status must be 400 or 422"))
 	}
 	if err := checkRoutes(c.Routes); err != nil {
 		errs = append(errs, err)

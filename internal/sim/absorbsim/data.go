@@ -394,7 +394,7 @@ func (d *dataset) generateEnrollments(cfg Config, startSec, endSec int64) error 
 			prevAdded := max(added-30*day-r.Int64N(200*day), startSec-60*day)
 			fillGenerated(h, r, u, c, prevStatus, prevAdded, added)
 			h.isActive = false
-			h.session = nil
+			h.session, h.sessionEnrollID = nil, guid{} // history rows keep no session enrollment
 			d.add(h)
 		}
 		d.add(e)

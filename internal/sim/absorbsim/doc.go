@@ -15,8 +15,10 @@ package absorbsim
 //     is a 400.
 //   - Errors: {code, message, term, validations, _meta} with code equal to
 //     the HTTP status (the meaning of code is undocumented).
-//   - Paging: `_limit` over 1000 or `_offset` over 65535 is a 400, not
-//     clamped. The default order is dateAdded then id, so rows created while
+//   - Paging: `_limit` over 1000 or `_offset` over 65535 is refused, not
+//     clamped. A bad paging, sort or filter parameter is a 400 by default;
+//     Config.QueryErrorStatus makes it a 422, the only error seed 003 lists
+//     for the paged lists. The default order is dateAdded then id, so rows created while
 //     a client walks land on the last page; the vendor's own default order
 //     is not documented.
 //   - Filtering: field names are case-sensitive camelCase; string

@@ -89,7 +89,7 @@ func readBool(w http.ResponseWriter, r *http.Request, name string) (bool, bool) 
 func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request, _ *user) {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	p.status = -1 // an enrollment filter; users and courses have none
@@ -97,7 +97,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request, _ *user) {
 	defer s.mu.RUnlock()
 	pg, err := paginate(s.data.users, p, userFields(), func(*user) int8 { return -1 }, func(u *user) int64 { return u.dateEdited })
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	simkit.WriteJSON(w, http.StatusOK, envelope(p, pg, "users", userView))
@@ -117,7 +117,7 @@ func (s *Sim) getUser(w http.ResponseWriter, r *http.Request, _ *user) {
 func (s *Sim) listCourses(w http.ResponseWriter, r *http.Request, _ *user) {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	p.status = -1 // an enrollment filter; users and courses have none
@@ -125,7 +125,7 @@ func (s *Sim) listCourses(w http.ResponseWriter, r *http.Request, _ *user) {
 	defer s.mu.RUnlock()
 	pg, err := paginate(s.data.courses, p, courseFields(), func(*course) int8 { return -1 }, func(c *course) int64 { return c.dateEdited })
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	simkit.WriteJSON(w, http.StatusOK, envelope(p, pg, "courses", courseView))
@@ -149,15 +149,15 @@ func enrollmentEdited(e *enrollment) int64 { return e.dateEdited }
 
 // writeEnrollmentPage answers a paged course-enrollment list (history rows
 // included: they are part of the collection, told apart by isActive).
-func writeEnrollmentPage(w http.ResponseWriter, r *http.Request, rows []*enrollment) {
+func (s *Sim) writeEnrollmentPage(w http.ResponseWriter, r *http.Request, rows []*enrollment) {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	pg, err := paginate(rows, p, enrollmentFields(), enrollmentStatus, enrollmentEdited)
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	simkit.WriteJSON(w, http.StatusOK, envelope(p, pg, "enrollments", courseEnrollmentView))
@@ -171,7 +171,7 @@ func (s *Sim) listUserEnrollments(w http.ResponseWriter, r *http.Request, _ *use
 		notFound(w, "The user")
 		return
 	}
-	writeEnrollmentPage(w, r, u.enrollments)
+	s.writeEnrollmentPage(w, r, u.enrollments)
 }
 
 func (s *Sim) listCourseEnrollments(w http.ResponseWriter, r *http.Request, _ *user) {
@@ -182,13 +182,13 @@ func (s *Sim) listCourseEnrollments(w http.ResponseWriter, r *http.Request, _ *u
 		notFound(w, "The course")
 		return
 	}
-	writeEnrollmentPage(w, r, c.enrollments)
+	s.writeEnrollmentPage(w, r, c.enrollments)
 }
 
 func (s *Sim) listMyEnrollments(w http.ResponseWriter, r *http.Request, me *user) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	writeEnrollmentPage(w, r, me.enrollments)
+	s.writeEnrollmentPage(w, r, me.enrollments)
 }
 
 // writeOne answers a get-style course-enrollment read; a row that does not
@@ -520,7 +520,7 @@ func (s *Sim) createILCEnrollment(w http.ResponseWriter, r *http.Request, _ *use
 func (s *Sim) listSessionEnrollments(w http.ResponseWriter, r *http.Request, _ *user) {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	s.mu.RLock()
@@ -537,7 +537,7 @@ func (s *Sim) listSessionEnrollments(w http.ResponseWriter, r *http.Request, _ *
 	pg, err := paginate(ses.enrollments, p, sessionEnrollmentFields(), enrollmentStatus,
 		func(e *enrollment) int64 { return max(e.sessionEdited, e.dateEdited) })
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	simkit.WriteJSON(w, http.StatusOK, envelope(p, pg, "enrollments", sessionEnrollmentView))
@@ -694,7 +694,7 @@ func (s *Sim) getChapterLesson(w http.ResponseWriter, r *http.Request, _ *user) 
 func (s *Sim) listLessonEnrollments(w http.ResponseWriter, r *http.Request, _ *user) {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	s.mu.RLock()
@@ -717,7 +717,7 @@ func (s *Sim) listLessonEnrollments(w http.ResponseWriter, r *http.Request, _ *u
 	pg, err := paginate(rows, p, lessonEnrollmentFields(), func(r lessonRow) int8 { return r.status },
 		func(r lessonRow) int64 { return r.dateEdited })
 	if err != nil {
-		writeListError(w, err)
+		s.listError(w, err)
 		return
 	}
 	simkit.WriteJSON(w, http.StatusOK, envelope(p, pg, "enrollments", lessonEnrollmentView))

@@ -367,3 +367,29 @@ func TestSameSeedSameData(t *testing.T) {
 		t.Fatal("different seeds gave the same ids")
 	}
 }
+
+// Seed 003 lists 422 (and no 400) for the paged lists, so the status of a
+// bad query is configurable (UNCERTAIN).
+func TestQueryErrorStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"default", Config{}, 400},
+		{"422", Config{QueryErrorStatus: 422}, 422},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := setup(t, tc.cfg)
+			c := h.courses()[0]
+			for _, query := range []string{"_filter=" + q("status eq"), "_sort=nope", "_limit=5000"} {
+				h.must(tc.want, "GET", "/courses/"+c.ID+"/enrollments?"+query, nil).errorBody(t)
+			}
+		})
+	}
+	if _, err := New(Config{QueryErrorStatus: 418}); err == nil {
+		t.Fatal("418 accepted")
+	}
+}

@@ -196,16 +196,21 @@ func envelope[T, J any](p listParams, pg page[T], collection string, toJSON func
 		pg.total, len(items), p.limit, p.offset, collection, body))
 }
 
-// writeListError answers a bad query with 400 and the reasons.
-func writeListError(w http.ResponseWriter, err error) {
+// listError answers a bad paging, sorting or filtering parameter with
+// Config.QueryErrorStatus and the reasons.
+func (s *Sim) listError(w http.ResponseWriter, err error) {
+	status, term := http.StatusBadRequest, "BadRequest"
+	if s.cfg.QueryErrorStatus == http.StatusUnprocessableEntity {
+		status, term = http.StatusUnprocessableEntity, "ValidationFailed"
+	}
 	var fe *filterError
 	var pe *paramError
 	switch {
 	case errors.As(err, &fe):
-		badRequest(w, "The _filter expression is invalid.", fe.Error())
+		writeError(w, status, term, "The _filter expression is invalid.", fe.Error())
 	case errors.As(err, &pe):
-		badRequest(w, "The query parameters are invalid.", pe.problems...)
+		writeError(w, status, term, "The query parameters are invalid.", pe.problems...)
 	default:
-		badRequest(w, err.Error())
+		writeError(w, status, term, err.Error())
 	}
 }
