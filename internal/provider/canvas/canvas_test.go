@@ -491,3 +491,38 @@ func TestCourseListShiftsMidWalk(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatedWritesSucceed: withdrawing or completing twice answers the
+// record as it is without a second DELETE (Canvas may answer 404 for a
+// deleted enrollment, providers.md §1.8).
+func TestRepeatedWritesSucceed(t *testing.T) {
+	sim, url := startSim(t, 60, simkit.Faults{})
+	c := simConnector(t, sim, url, simToken(sim))
+	tg := &targets{c: c, used: map[string]bool{}}
+	ctx := context.Background()
+	const deleteRoute = "DELETE /api/v1/courses/{course_id}/enrollments/{id}"
+	for _, write := range []struct {
+		name string
+		do   func(id string) (*lms.CourseEnrollment, error)
+		want string
+	}{
+		{"withdraw delete", func(id string) (*lms.CourseEnrollment, error) {
+			return c.Withdraw(ctx, provider.WithdrawParams{EnrollmentID: id})
+		}, "deleted"},
+		{"withdraw deactivate", func(id string) (*lms.CourseEnrollment, error) {
+			return c.Withdraw(ctx, provider.WithdrawParams{EnrollmentID: id, Mode: WithdrawDeactivate})
+		}, "inactive"},
+		{"complete", func(id string) (*lms.CourseEnrollment, error) { return c.Complete(ctx, id) }, "completed"},
+	} {
+		id := tg.find(t, state("active")).ID
+		for i := 1; i <= 2; i++ {
+			e, err := write.do(id)
+			if err != nil || e.RemoteStatus != write.want {
+				t.Errorf("%s #%d: %v, %+v; want %s", write.name, i, err, e, write.want)
+			}
+		}
+	}
+	if n := sim.Kit().RouteCount(deleteRoute); n != 3 {
+		t.Errorf("%d DELETE requests for three writes made twice, want 3", n)
+	}
+}

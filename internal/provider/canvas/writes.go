@@ -62,7 +62,7 @@ func (c *Connector) Enroll(ctx context.Context, p provider.EnrollParams) (*lms.C
 
 // Complete concludes an enrollment (DELETE task=conclude → completed).
 func (c *Connector) Complete(ctx context.Context, enrollmentID string) (*lms.CourseEnrollment, error) {
-	return c.act(ctx, enrollmentID, http.MethodDelete, "", url.Values{"task": {"conclude"}}, false)
+	return c.act(ctx, enrollmentID, http.MethodDelete, "", url.Values{"task": {"conclude"}}, false, "completed")
 }
 
 // WithdrawModes lists the DELETE tasks that withdraw, the default first.
@@ -78,24 +78,25 @@ func (c *Connector) Withdraw(ctx context.Context, p provider.WithdrawParams) (*l
 	if mode != WithdrawDelete && mode != WithdrawDeactivate {
 		return nil, invalid("Canvas withdraw mode must be delete or deactivate, not " + mode)
 	}
-	return c.act(ctx, p.EnrollmentID, http.MethodDelete, "", url.Values{"task": {mode}}, false)
+	done := map[string]string{WithdrawDelete: "deleted", WithdrawDeactivate: "inactive"}[mode]
+	return c.act(ctx, p.EnrollmentID, http.MethodDelete, "", url.Values{"task": {mode}}, false, done)
 }
 
 // Reactivate brings an inactive enrollment back to active (PUT reactivate;
 // Canvas refuses any other state with 400 "enrollment not inactive", §1.9).
 func (c *Connector) Reactivate(ctx context.Context, enrollmentID string) (*lms.CourseEnrollment, error) {
-	return c.act(ctx, enrollmentID, http.MethodPut, "/reactivate", nil, false)
+	return c.act(ctx, enrollmentID, http.MethodPut, "/reactivate", nil, false, "")
 }
 
 // InvitationAccept accepts a pending invitation. Canvas accepts only for the
 // invited user (§1.9), so the admin token masquerades as that user.
 func (c *Connector) InvitationAccept(ctx context.Context, enrollmentID string) (*lms.CourseEnrollment, error) {
-	return c.act(ctx, enrollmentID, http.MethodPost, "/accept", nil, true)
+	return c.act(ctx, enrollmentID, http.MethodPost, "/accept", nil, true, "")
 }
 
 // InvitationReject rejects a pending invitation, as the invited user.
 func (c *Connector) InvitationReject(ctx context.Context, enrollmentID string) (*lms.CourseEnrollment, error) {
-	return c.act(ctx, enrollmentID, http.MethodPost, "/reject", nil, true)
+	return c.act(ctx, enrollmentID, http.MethodPost, "/reject", nil, true, "")
 }
 
 // act performs one action on /api/v1/courses/:course_id/enrollments/:id
@@ -103,13 +104,21 @@ func (c *Connector) InvitationReject(ctx context.Context, enrollmentID string) (
 // up) and reads the enrollment back. Accept and reject are idempotent in
 // Canvas (an accepted or rejected invitation answers success again, §1.9), so
 // they are retried like a GET.
-func (c *Connector) act(ctx context.Context, enrollmentID, method, suffix string, query url.Values, asUser bool) (*lms.CourseEnrollment, error) {
+//
+// When the enrollment is already in the state the action leads to (done), the
+// action is not sent: a repeated withdraw or complete succeeds with the record
+// as it is, where Canvas might answer 404 for an already deleted enrollment
+// (providers.md §1.8, UNCERTAIN).
+func (c *Connector) act(ctx context.Context, enrollmentID, method, suffix string, query url.Values, asUser bool, done string) (*lms.CourseEnrollment, error) {
 	if enrollmentID == "" {
 		return nil, invalid("enrollment id is required")
 	}
 	current, err := c.EnrollmentGet(ctx, enrollmentID)
 	if err != nil {
 		return nil, err
+	}
+	if done != "" && current.RemoteStatus == done {
+		return current, nil
 	}
 	if current.Course == nil {
 		return nil, &provider.Error{Kind: provider.KindUpstream, Provider: Name, Message: "enrollment " + enrollmentID + " has no course_id"}
