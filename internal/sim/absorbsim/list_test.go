@@ -125,6 +125,7 @@ func TestWalkEveryCourseReturnsEveryEnrollmentOnce(t *testing.T) {
 func TestEmptyCollection(t *testing.T) {
 	t.Parallel()
 	h := setup(t, Config{Enrollments: 1, Users: 1, Courses: 2})
+	empty := 0
 	for _, c := range h.courses() {
 		// providers.md §2.5: the envelope, in the documented key order.
 		if body := string(h.must(200, "GET", "/courses/"+c.ID+"/enrollments", nil).body); !strings.HasPrefix(body, `{"totalItems":`) ||
@@ -139,6 +140,44 @@ func TestEmptyCollection(t *testing.T) {
 			// providers.md §2.5: the envelope carries an empty array, not null.
 			t.Fatalf("empty page is not an empty array: %+v", p)
 		}
+		if p.TotalItems == 0 {
+			empty++
+		}
+	}
+	if empty != 1 {
+		t.Fatalf("%d empty courses, want 1", empty)
+	}
+}
+
+// seed 003: get-style operations take the deprecated status and
+// modifiedSince too; a row that does not match is a 404.
+func TestGetStyleQueryFilters(t *testing.T) {
+	t.Parallel()
+	h := setup(t, Config{})
+	var e courseEnrollmentJSON
+	for _, row := range h.allOfCourse(h.courses()[0].ID, "") {
+		if row.IsActive {
+			e = row
+			break
+		}
+	}
+	path := "/users/" + e.UserID + "/enrollments/" + e.CourseID
+	other := (e.Status + 1) % (maxStatus + 1)
+	tests := []struct {
+		query string
+		want  int
+	}{
+		{"", 200},
+		{"?status=" + itoa(int(e.Status)), 200},
+		{"?status=" + itoa(int(other)), 404},
+		{"?modifiedSince=" + q("2000-01-01"), 200},
+		{"?modifiedSince=" + q(*e.DateEdited), 404}, // "edited after": strictly later
+		{"?status=x", 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.query, func(t *testing.T) {
+			h.must(tc.want, "GET", path+tc.query, nil)
+		})
 	}
 }
 
