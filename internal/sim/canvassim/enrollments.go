@@ -370,9 +370,13 @@ func (s *Sim) createSectionEnrollment(c *call) {
 	s.create(c, s.st.sections[sec].course, sec)
 }
 
+// paramBool is Canvas's value_to_boolean.
 func paramBool(v string) bool {
-	b, _ := strconv.ParseBool(v)
-	return b
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on", "t", "y":
+		return true
+	}
+	return false
 }
 
 // paramTime reads an ISO 8601 time; ok is false when it is absent.
