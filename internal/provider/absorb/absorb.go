@@ -70,8 +70,12 @@ func regionNames() []string {
 // sinceToken is replaced in the incremental filter by the RFC 3339 UTC time.
 const sinceToken = "{since}"
 
-// Definition describes the Absorb connector.
+// Definition describes the Absorb connector. Connectors built through one
+// Definition value share one token per credential, so an application should
+// build every Absorb connector through the same Definition (or reuse one
+// Connector per connection).
 func Definition() *provider.Definition {
+	tokens := &tokenRegistry{}
 	oneOf := []string{settingBaseURL, settingRegion}
 	settings := []provider.Setting{
 		{Name: settingBaseURL, URL: true, OneOf: oneOf,
@@ -116,7 +120,7 @@ func Definition() *provider.Definition {
 			"attempt_number and attempts_count are not filled: a course enrollment record does not carry them.",
 			"Totals of a walk are unknown (Absorb counts per course only), so Total is -1.",
 		},
-		New:       func(cfg provider.Config) (provider.Reader, error) { return New(cfg) },
+		New:       func(cfg provider.Config) (provider.Reader, error) { return newConnector(cfg, tokens) },
 		Prototype: (*Connector)(nil),
 	}
 }
@@ -140,8 +144,13 @@ type Connector struct {
 	cache  coursePageCache
 }
 
-// New validates the settings and builds a connector. It makes no call.
+// New validates the settings and builds a connector. It makes no call. The
+// connector shares its token with no other connector; see Definition.
 func New(cfg provider.Config) (*Connector, error) {
+	return newConnector(cfg, &tokenRegistry{})
+}
+
+func newConnector(cfg provider.Config, tokens *tokenRegistry) (*Connector, error) {
 	def := Definition()
 	if err := def.Validate(cfg.Settings, cfg.Secrets); err != nil {
 		return nil, err
@@ -192,7 +201,7 @@ func New(cfg provider.Config) (*Connector, error) {
 		http:              httpx.New(cfg.HTTP),
 		now:               now,
 	}
-	c.tokens = &tokenSource{fetch: c.authenticate, now: now, lifetime: tokenLifetime, renewBefore: tokenRenewBefore}
+	c.tokens = tokens.source(baseURL, c.apiKey, c.username, c.password, now)
 	return c, nil
 }
 

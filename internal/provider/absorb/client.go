@@ -64,7 +64,7 @@ func (c *Connector) call(ctx context.Context, req request, out any) error {
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		token, gen, err := c.tokens.Token(ctx)
+		token, gen, err := c.tokens.Token(ctx, c.authenticate)
 		if err != nil {
 			return err
 		}

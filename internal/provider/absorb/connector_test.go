@@ -614,3 +614,53 @@ func TestWalkWithCappedPageSize(t *testing.T) {
 		t.Errorf("walk returned %d records, want 11: %v", len(got), got)
 	}
 }
+
+// TestTokenSharedAcrossConnectors: connectors built through one Definition
+// share the token of their credential; a connector of another Definition
+// takes its own, which revokes the first (§2.2), and the first recovers by
+// renewing once on the 401.
+func TestTokenSharedAcrossConnectors(t *testing.T) {
+	f := newFake(t)
+	f.addCourse("c1", 1)
+	f.authDelay = 30 * time.Millisecond
+	srv := f.start()
+	cfg := provider.Config{
+		Settings: map[string]string{"base_url": srv.URL + "/"},
+		Secrets:  map[string]string{"api_key": f.apiKey, "username": f.username, "password": f.password},
+		HTTP:     fastHTTP(),
+	}
+	d := Definition()
+	var wg sync.WaitGroup
+	var first provider.Reader
+	for i := 0; i < 6; i++ {
+		r, err := d.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = r
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.EnrollmentGet(context.Background(), "c1-e000"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.authCount(); n != 1 {
+		t.Fatalf("%d /authenticate calls for 6 connectors of one Definition, want 1", n)
+	}
+	other, err := Definition().New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.EnrollmentGet(context.Background(), "c1-e000"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.EnrollmentGet(context.Background(), "c1-e000"); err != nil {
+		t.Fatalf("revoked token not renewed: %v", err)
+	}
+	if n := f.authCount(); n != 3 {
+		t.Errorf("%d /authenticate calls, want 3 (shared, other definition, renewal after revocation)", n)
+	}
+}

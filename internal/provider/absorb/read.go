@@ -312,7 +312,7 @@ func (c *Connector) CoursePage(ctx context.Context, cursor string) (*provider.Co
 // (/authenticate, skipped while a token is held), and that the admin may read
 // courses (one course). Its error says which of these failed.
 func (c *Connector) ConnectionTest(ctx context.Context) error {
-	if _, _, err := c.tokens.Token(ctx); err != nil {
+	if _, _, err := c.tokens.Token(ctx, c.authenticate); err != nil {
 		return describeTestFailure(err, "signing in")
 	}
 	q := url.Values{"_offset": {"0"}, "_limit": {"1"}}

@@ -2,7 +2,9 @@ package absorb
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 )
@@ -12,7 +14,6 @@ import (
 // concurrent callers must share a single /authenticate call: the first caller
 // fetches, the others wait for its answer.
 type tokenSource struct {
-	fetch       func(ctx context.Context) (string, error)
 	now         func() time.Time
 	lifetime    time.Duration
 	renewBefore time.Duration
@@ -33,9 +34,9 @@ type tokenFetch struct {
 }
 
 // Token returns a token valid for a while yet and its generation (to hand
-// back to Invalidate). It calls /authenticate only when no such token exists
-// and no other caller is already fetching one.
-func (s *tokenSource) Token(ctx context.Context) (string, uint64, error) {
+// back to Invalidate). It calls fetch (/authenticate) only when no such token
+// exists and no other caller is already fetching one.
+func (s *tokenSource) Token(ctx context.Context, fetch func(context.Context) (string, error)) (string, uint64, error) {
 	for {
 		s.mu.Lock()
 		if s.token != "" && s.now().Before(s.expires.Add(-s.renewBefore)) {
@@ -53,7 +54,7 @@ func (s *tokenSource) Token(ctx context.Context) (string, uint64, error) {
 
 		if leader {
 			issued := s.now()
-			token, err := s.fetch(ctx)
+			token, err := fetch(ctx)
 			s.mu.Lock()
 			s.pending = nil
 			if err == nil {
@@ -93,6 +94,30 @@ func (s *tokenSource) Invalidate(gen uint64) {
 	if s.generation == gen {
 		s.token = ""
 	}
+}
+
+// tokenRegistry gives every connector of one credential the same
+// tokenSource. A Definition owns one, so all connectors an application builds
+// through it share their tokens (§2.2: "share one token per credential").
+type tokenRegistry struct {
+	mu      sync.Mutex
+	sources map[[sha256.Size]byte]*tokenSource
+}
+
+// source returns the token source of a credential, creating it on first use.
+func (r *tokenRegistry) source(baseURL, apiKey, username, password string, now func() time.Time) *tokenSource {
+	key := sha256.Sum256([]byte(strings.Join([]string{baseURL, apiKey, username, password}, "\x00")))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sources == nil {
+		r.sources = map[[sha256.Size]byte]*tokenSource{}
+	}
+	s, ok := r.sources[key]
+	if !ok {
+		s = &tokenSource{now: now, lifetime: tokenLifetime, renewBefore: tokenRenewBefore}
+		r.sources[key] = s
+	}
+	return s
 }
 
 func isContextError(err error) bool {
