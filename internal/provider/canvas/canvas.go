@@ -85,7 +85,7 @@ func Definition() *provider.Definition {
 		},
 		Notes: []string{
 			"Canvas has no enrollment-level score write and no re-enroll in the Enrollments API.",
-			"Canvas has no due date, progress percentage, start or completion time on an enrollment; those fields stay empty.",
+			"Canvas has no due date, progress percentage, start or completion time on an enrollment; those fields stay empty, and an enroll with a due date is refused.",
 			"The enrollment end_at (when access ends) is mapped to expires_at, so an enrollment past its end date reads as expired.",
 			"score and grade are present only on student enrollments and only when the token may see grades.",
 			"last_activity_at and time_spent_seconds need the read_reports permission; without it active enrollments read as enrolled, not in_progress.",

@@ -154,9 +154,16 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
+// reporter is the part of testing.T the checks use, so that their own tests
+// can record failures.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
 // checkIDs asserts that got holds every wanted id exactly once and nothing
 // else.
-func checkIDs(t *testing.T, got []lms.CourseEnrollment, want []string) {
+func checkIDs(t reporter, got []lms.CourseEnrollment, want []string) {
 	t.Helper()
 	count := map[string]int{}
 	for _, e := range got {
