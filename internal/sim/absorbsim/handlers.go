@@ -745,15 +745,23 @@ func (s *Sim) listAttempts(w http.ResponseWriter, r *http.Request, _ *user) {
 	simkit.WriteJSON(w, http.StatusOK, out)
 }
 
-// notAttemptable are course statuses in which a learner cannot work on a
-// lesson, so "Start attempt for active lesson enrollment" answers 422
+// notAttemptable says why a course status keeps a learner from working on
+// a lesson, so "Start attempt for active lesson enrollment" answers 422
 // (which statuses count as active is the simulator's reading).
-var notAttemptable = map[int8]string{
-	statusPendingApproval: "pending approval",
-	statusDeclined:        "declined",
-	statusOnWaitlist:      "on the waitlist",
-	statusAbsent:          "absent",
-	statusNotApplicable:   "not applicable",
+func notAttemptable(status int8) (string, bool) {
+	switch status {
+	case statusPendingApproval:
+		return "pending approval", true
+	case statusDeclined:
+		return "declined", true
+	case statusOnWaitlist:
+		return "on the waitlist", true
+	case statusAbsent:
+		return "absent", true
+	case statusNotApplicable:
+		return "not applicable", true
+	}
+	return "", false
 }
 
 func (s *Sim) startAttempt(w http.ResponseWriter, r *http.Request, _ *user) {
@@ -767,7 +775,7 @@ func (s *Sim) startAttempt(w http.ResponseWriter, r *http.Request, _ *user) {
 	if !ok {
 		return
 	}
-	if why, blocked := notAttemptable[e.status]; blocked {
+	if why, blocked := notAttemptable(e.status); blocked {
 		unprocessable(w, "The lesson enrollment is not active: the course enrollment is "+why+".")
 		return
 	}

@@ -355,13 +355,24 @@ func needBool[T any](op token, left, right expr[T]) error {
 	return nil
 }
 
-var comparisonOps = map[string]func(c int) bool{
-	"eq": func(c int) bool { return c == 0 },
-	"ne": func(c int) bool { return c != 0 },
-	"gt": func(c int) bool { return c > 0 },
-	"ge": func(c int) bool { return c >= 0 },
-	"lt": func(c int) bool { return c < 0 },
-	"le": func(c int) bool { return c <= 0 },
+// comparison returns the test a comparison operator applies to a
+// compareValues result.
+func comparison(op string) (func(c int) bool, bool) {
+	switch op {
+	case "eq":
+		return func(c int) bool { return c == 0 }, true
+	case "ne":
+		return func(c int) bool { return c != 0 }, true
+	case "gt":
+		return func(c int) bool { return c > 0 }, true
+	case "ge":
+		return func(c int) bool { return c >= 0 }, true
+	case "lt":
+		return func(c int) bool { return c < 0 }, true
+	case "le":
+		return func(c int) bool { return c <= 0 }, true
+	}
+	return nil, false
 }
 
 func (p *parser[T]) parseComparison() (expr[T], error) {
@@ -370,7 +381,7 @@ func (p *parser[T]) parseComparison() (expr[T], error) {
 		return left, err
 	}
 	t := p.peek()
-	test, ok := comparisonOps[t.text]
+	test, ok := comparison(t.text)
 	if t.kind != tokIdent || !ok {
 		return left, nil
 	}
@@ -480,7 +491,7 @@ func (p *parser[T]) parsePrimary() (expr[T], error) {
 		}
 		f, ok := p.fields[t.text]
 		if !ok {
-			if _, isOp := comparisonOps[t.text]; isOp || t.text == "and" || t.text == "or" || t.text == "not" {
+			if _, isOp := comparison(t.text); isOp || t.text == "and" || t.text == "or" || t.text == "not" {
 				return expr[T]{}, &filterError{t.pos, fmt.Sprintf("expected a field or value, found operator %q", t.text)}
 			}
 			return expr[T]{}, &filterError{t.pos, fmt.Sprintf("unknown or unfilterable field %q; filterable fields: %s", t.text, p.fields.names())}

@@ -25,15 +25,26 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 // settable are the only properties create-or-update may change (seed 003
 // "Create or update course enrollment"; providers.md §2.3). Keys are
 // lowercased because a .NET model binder matches names case-insensitively.
-var settable = map[string]string{
-	"status":                     "Status",
-	"datecompleted":              "DateCompleted",
-	"dateexpires":                "DateExpires",
-	"courseversionid":            "CourseVersionId",
-	"acceptedtermsandconditions": "AcceptedTermsAndConditions",
-	"enrollmentkeyid":            "EnrollmentKeyId",
-	"credits":                    "Credits",
-	"score":                      "Score",
+func settable(key string) (string, bool) {
+	switch key {
+	case "status":
+		return "Status", true
+	case "datecompleted":
+		return "DateCompleted", true
+	case "dateexpires":
+		return "DateExpires", true
+	case "courseversionid":
+		return "CourseVersionId", true
+	case "acceptedtermsandconditions":
+		return "AcceptedTermsAndConditions", true
+	case "enrollmentkeyid":
+		return "EnrollmentKeyId", true
+	case "credits":
+		return "Credits", true
+	case "score":
+		return "Score", true
+	}
+	return "", false
 }
 
 // enrollmentUpdate is a validated create-or-update body.
@@ -84,7 +95,7 @@ func parseUpdate(body map[string]json.RawMessage, pathUser guid) (enrollmentUpda
 				up.id = g
 			}
 		default:
-			if _, ok := settable[key]; !ok {
+			if _, ok := settable(key); !ok {
 				readOnly = append(readOnly, name)
 				continue
 			}
@@ -110,7 +121,7 @@ func applyUpdate(e *enrollment, set map[string]json.RawMessage, now int64, dryRu
 	dates := map[string]int64{}
 	guids := map[string]guid{}
 	for key, raw := range set {
-		name := settable[key]
+		name, _ := settable(key)
 		switch key {
 		case "status":
 			var n int
