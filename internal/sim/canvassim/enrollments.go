@@ -335,7 +335,7 @@ func (s *Sim) showEnrollment(c *call) {
 		c.notFound()
 		return
 	}
-	id, err := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
+	id, err := strconv.ParseInt(localID(c.r.PathValue("id")), 10, 64)
 	if err != nil {
 		c.notFound()
 		return
@@ -593,7 +593,7 @@ func (s *Sim) courseEnrollment(c *call) (int32, *enrollment, bool) {
 		c.notFound()
 		return -1, nil, false
 	}
-	id, err := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
+	id, err := strconv.ParseInt(localID(c.r.PathValue("id")), 10, 64)
 	if err != nil {
 		c.notFound()
 		return -1, nil, false

@@ -311,8 +311,24 @@ func apiID(raw string) (field, value string) {
 	return "", raw
 }
 
+// shardID is the simulated Canvas's one shard; ids may be given in the
+// shard-qualified form "1~123" (providers.md §1.2, Api::ID).
+const shardID = "1"
+
+// localID strips this shard's prefix; an id of another shard becomes
+// unparseable, so it is not found.
+func localID(value string) string {
+	if shard, local, ok := strings.Cut(value, "~"); ok {
+		if shard != shardID {
+			return ""
+		}
+		return local
+	}
+	return value
+}
+
 func numericIndex(value string, base int64, n int) (int32, bool) {
-	id, err := strconv.ParseInt(value, 10, 64)
+	id, err := strconv.ParseInt(localID(value), 10, 64)
 	if err != nil || id < base || id-base >= int64(n) {
 		return -1, false
 	}

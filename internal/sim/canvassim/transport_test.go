@@ -187,6 +187,10 @@ func TestIDForms(t *testing.T) {
 		{"user by sis id", "/api/v1/users/sis_user_id:U0000001/enrollments", 200},
 		{"user by login", "/api/v1/users/sis_login_id:" + url.PathEscape(simkit.PersonAt(3, 0).Login) + "/enrollments", 200},
 		{"user self", "/api/v1/users/self/enrollments", 200},
+		// providers.md §1.2: shard-qualified ids (?:\d+~)?\d+.
+		{"shard-qualified course", "/api/v1/courses/1~10001/enrollments", 200},
+		{"course on another shard", "/api/v1/courses/2~10001/enrollments", 404},
+		{"shard-qualified enrollment", "/api/v1/accounts/1/enrollments/1~100000001", 200},
 		// providers.md §1.2: a SIS id that does not resolve is a 404.
 		{"unknown sis course", "/api/v1/courses/sis_course_id:nope/enrollments", 404},
 		{"unknown sis prefix", "/api/v1/courses/sis_nothing:1/enrollments", 404},
