@@ -326,6 +326,11 @@ func TestBadCredentials(t *testing.T) {
 			if !provider.IsKind(err, tt.wantKind) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("ConnectionTest: got %v, want %s mentioning %q", err, tt.wantKind, tt.wantMsg)
 			}
+			for name, secret := range secrets {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q reveals the %s", err, name)
+				}
+			}
 		})
 	}
 }

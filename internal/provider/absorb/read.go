@@ -318,7 +318,7 @@ func (c *Connector) ConnectionTest(ctx context.Context) error {
 	q := url.Values{"_offset": {"0"}, "_limit": {"1"}}
 	var env envelope
 	if err := c.call(ctx, request{route: routeCourses, query: q}, &env); err != nil {
-		return describeTestFailure(err, "listing courses as "+c.username)
+		return describeTestFailure(err, "listing courses")
 	}
 	return nil
 }
