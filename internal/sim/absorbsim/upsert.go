@@ -22,9 +22,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// settable are the only properties create-or-update may change (seed 003
-// "Create or update course enrollment"; providers.md §2.3). Keys are
-// lowercased because a .NET model binder matches names case-insensitively.
+// settable tells whether a (lowercased) property is one of the only eight
+// that create-or-update may change (seed 003 "Create or update course
+// enrollment"; providers.md §2.3), and returns its documented spelling.
+// Names are matched case-insensitively, as a .NET model binder does.
 func settable(key string) (string, bool) {
 	switch key {
 	case "status":
