@@ -109,7 +109,7 @@ func Definition() *provider.Definition {
 		Fields: []string{
 			"id", "user.id", "user.name", "course.id", "course.title", "status", "due_at", "enrolled_at",
 			"started_at", "completed_at", "progress_percent", "time_spent_seconds", "score", "created_at",
-			"updated_at", "custom_fields", "remote_data", "provider", "remote_status", "section.id",
+			"updated_at", "custom_fields", "remote_data", "provider", "remote_status", "role", "section.id",
 			"expires_at", "is_current", "certificate.id",
 		},
 		Notes: []string{
