@@ -293,3 +293,39 @@ func TestMapUserAndCourse(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldsAreFilled: every field the Definition claims appears in the
+// mapping of the fully populated record (section.id comes only with a
+// session enroll, see Notes).
+func TestFieldsAreFilled(t *testing.T) {
+	raw, err := os.ReadFile("testdata/full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := mapper{zone: time.UTC}.enrollment(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(e)
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range Definition().Fields {
+		if field == "section.id" {
+			continue
+		}
+		var v any = doc
+		for _, part := range strings.Split(field, ".") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				v = nil
+				break
+			}
+			v = m[part]
+		}
+		if v == nil {
+			t.Errorf("Definition lists %s, but the full record does not fill it", field)
+		}
+	}
+}
