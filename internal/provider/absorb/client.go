@@ -26,7 +26,7 @@ type request struct {
 	body   any
 }
 
-// url builds the absolute URL of req.
+// url builds the absolute URL of route r with its path parameters and query.
 func (c *Connector) url(r route, params map[string]string, query url.Values) string {
 	u := c.baseURL + r.expand(params)
 	if len(query) > 0 {
