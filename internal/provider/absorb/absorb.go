@@ -51,16 +51,18 @@ const (
 	routeSettingPrefix       = "path_"
 )
 
-// regionGateways are the gateways of providers.md §2.1 (VERIFIED).
-var regionGateways = map[string]string{
-	"us":         "https://rest.myabsorb.com",
-	"ca":         "https://rest.myabsorb.ca",
-	"eu":         "https://rest.myabsorb.eu",
-	"au":         "https://rest.myabsorb.com.au",
-	"sandbox-us": "https://rest.sandbox.myabsorb.com",
-	"sandbox-ca": "https://rest.sandbox.myabsorb.ca",
-	"sandbox-eu": "https://rest.sandbox.myabsorb.eu",
-	"sandbox-au": "https://rest.sandbox.myabsorb.com.au",
+// regionGateways returns the gateways of providers.md §2.1 (VERIFIED).
+func regionGateways() map[string]string {
+	return map[string]string{
+		"us":         "https://rest.myabsorb.com",
+		"ca":         "https://rest.myabsorb.ca",
+		"eu":         "https://rest.myabsorb.eu",
+		"au":         "https://rest.myabsorb.com.au",
+		"sandbox-us": "https://rest.sandbox.myabsorb.com",
+		"sandbox-ca": "https://rest.sandbox.myabsorb.ca",
+		"sandbox-eu": "https://rest.sandbox.myabsorb.eu",
+		"sandbox-au": "https://rest.sandbox.myabsorb.com.au",
+	}
 }
 
 func regionNames() []string {
@@ -158,7 +160,7 @@ func newConnector(cfg provider.Config, tokens *tokenRegistry) (*Connector, error
 	var problems []provider.FieldError
 	baseURL := strings.TrimRight(cfg.Value(def, settingBaseURL), "/")
 	if baseURL == "" {
-		baseURL = regionGateways[cfg.Value(def, settingRegion)]
+		baseURL = regionGateways()[cfg.Value(def, settingRegion)]
 	}
 	pageSize, err := strconv.Atoi(cfg.Value(def, settingPageSize))
 	if err != nil || pageSize < 1 || pageSize > maxPageSize {

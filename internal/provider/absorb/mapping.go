@@ -28,14 +28,16 @@ const (
 	statusReadyForReview            = 12
 )
 
-// statusNames are the enum names of §2.4, accepted if Absorb ever sends a
-// name instead of a number.
-var statusNames = map[string]int{
-	"NotStarted": statusNotStarted, "InProgress": statusInProgress, "PendingApproval": statusPendingApproval,
-	"Complete": statusComplete, "NotComplete": statusNotComplete, "Failed": statusFailed,
-	"Declined": statusDeclined, "PendingEvaluationRequired": statusPendingEvaluationRequired,
-	"OnWaitlist": statusOnWaitlist, "Absent": statusAbsent, "NotApplicable": statusNotApplicable,
-	"PendingProctor": statusPendingProctor, "ReadyForReview": statusReadyForReview,
+// statusNames returns the enum names of §2.4, accepted if Absorb ever sends
+// a name instead of a number.
+func statusNames() map[string]int {
+	return map[string]int{
+		"NotStarted": statusNotStarted, "InProgress": statusInProgress, "PendingApproval": statusPendingApproval,
+		"Complete": statusComplete, "NotComplete": statusNotComplete, "Failed": statusFailed,
+		"Declined": statusDeclined, "PendingEvaluationRequired": statusPendingEvaluationRequired,
+		"OnWaitlist": statusOnWaitlist, "Absent": statusAbsent, "NotApplicable": statusNotApplicable,
+		"PendingProctor": statusPendingProctor, "ReadyForReview": statusReadyForReview,
+	}
 }
 
 // unifiedStatus is the one status table of DESIGN.md ("The unified model")
@@ -59,21 +61,26 @@ func unifiedStatus(code int) lms.Status {
 	}
 }
 
-// settableStatuses maps the unified statuses a create-or-update can set to
-// Absorb codes. passed has no Absorb code of its own (3 reads back as
-// completed), and withdrawn goes through un-enroll.
-var settableStatuses = []struct {
+// settableStatus is a unified status a create-or-update can set, and its
+// Absorb code.
+type settableStatus struct {
 	Status lms.Status
 	Code   int
-}{
-	{lms.StatusEnrolled, statusNotStarted},
-	{lms.StatusInProgress, statusInProgress},
-	{lms.StatusCompleted, statusComplete},
-	{lms.StatusFailed, statusFailed},
+}
+
+// settableStatuses lists them. passed has no Absorb code of its own (3 reads
+// back as completed), and withdrawn goes through un-enroll.
+func settableStatuses() []settableStatus {
+	return []settableStatus{
+		{lms.StatusEnrolled, statusNotStarted},
+		{lms.StatusInProgress, statusInProgress},
+		{lms.StatusCompleted, statusComplete},
+		{lms.StatusFailed, statusFailed},
+	}
 }
 
 func statusCode(s lms.Status) (int, bool) {
-	for _, row := range settableStatuses {
+	for _, row := range settableStatuses() {
 		if row.Status == s {
 			return row.Code, true
 		}
@@ -195,7 +202,7 @@ func parseStatus(raw json.RawMessage) (*int, string, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		return &n, s, nil
 	}
-	if n, ok := statusNames[s]; ok {
+	if n, ok := statusNames()[s]; ok {
 		return &n, s, nil
 	}
 	return nil, s, nil

@@ -45,8 +45,8 @@ func TestUnifiedStatus(t *testing.T) {
 			if got := unifiedStatus(tt.code); got != tt.want {
 				t.Errorf("unifiedStatus(%d) = %q, want %q", tt.code, got, tt.want)
 			}
-			if n, ok := statusNames[tt.name]; ok && n != tt.code {
-				t.Errorf("statusNames[%q] = %d, want %d", tt.name, n, tt.code)
+			if n, ok := statusNames()[tt.name]; ok && n != tt.code {
+				t.Errorf("statusNames()[%q] = %d, want %d", tt.name, n, tt.code)
 			}
 		})
 	}

@@ -14,8 +14,10 @@ import (
 // enrollment ids (§2.3 #7).
 const withdrawModeUnenroll = "unenroll"
 
-// Attempt statuses a finish accepts (seed 003: enum 1, 3, 5).
-var attemptStatuses = []int{statusInProgress, statusComplete, statusFailed}
+// isAttemptStatus: a finish accepts 1, 3 and 5 only (seed 003).
+func isAttemptStatus(status int) bool {
+	return status == statusInProgress || status == statusComplete || status == statusFailed
+}
 
 // Enroll creates an enrollment of a user in a course (§2.3 #4), or, with a
 // SectionID, an ILC enrollment into that session (§2.3 #11), and returns it
@@ -102,8 +104,9 @@ func (c *Connector) SetStatus(ctx context.Context, params provider.StatusParams)
 
 // SettableStatuses lists the targets of SetStatus.
 func (c *Connector) SettableStatuses() []lms.Status {
-	out := make([]lms.Status, len(settableStatuses))
-	for i, row := range settableStatuses {
+	rows := settableStatuses()
+	out := make([]lms.Status, len(rows))
+	for i, row := range rows {
 		out[i] = row.Status
 	}
 	return out
@@ -180,11 +183,7 @@ func (c *Connector) LessonAttemptFinish(ctx context.Context, params provider.Les
 	if params.AttemptID == "" {
 		return invalid("finishing a lesson attempt needs its attempt id")
 	}
-	valid := false
-	for _, s := range attemptStatuses {
-		valid = valid || s == params.Status
-	}
-	if !valid {
+	if !isAttemptStatus(params.Status) {
 		return invalid("attempt status %d is not one of 1 (in progress), 3 (complete), 5 (failed)", params.Status)
 	}
 	if params.Score != nil && (*params.Score < 0 || *params.Score > 100) {
