@@ -1,0 +1,228 @@
+// Package app is the one place that wires Registrar together: it picks the
+// storage engine, registers the providers explicitly, builds connectors for
+// stored connections, and assembles the API server. Nothing else imports
+// concrete engines or connectors.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/registrarhq/registrar/internal/api"
+	"github.com/registrarhq/registrar/internal/httpx"
+	"github.com/registrarhq/registrar/internal/provider"
+	"github.com/registrarhq/registrar/internal/provider/absorb"
+	"github.com/registrarhq/registrar/internal/provider/canvas"
+	"github.com/registrarhq/registrar/internal/provider/digitalchalk"
+	"github.com/registrarhq/registrar/internal/secrets"
+	"github.com/registrarhq/registrar/internal/store"
+	"github.com/registrarhq/registrar/internal/store/sqlite"
+)
+
+// Version is the build's version, set with -ldflags at release time.
+var Version = "0.1.0-dev"
+
+// DatabaseFile is the SQLite file inside the data directory.
+const DatabaseFile = "registrar.db"
+
+// Config is the configuration shared by every command.
+type Config struct {
+	// DataDir holds the SQLite database and the secret key file.
+	DataDir string
+	// DatabaseURL selects PostgreSQL (postgres://...); empty means SQLite in DataDir.
+	DatabaseURL string
+	// SecretKey is REGISTRAR_SECRET_KEY; empty means the key file in DataDir.
+	SecretKey string
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// HTTP overrides connector HTTP options (tests shorten retries).
+	HTTP httpx.Options
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Providers returns the provider registry, explicitly: no init() magic.
+func Providers() []*provider.Definition {
+	c, a, d := canvas.Definition(), absorb.Definition(), digitalchalk.Definition()
+	c.Prototype = (*canvas.Connector)(nil)
+	a.Prototype = (*absorb.Connector)(nil)
+	d.Prototype = (*digitalchalk.Connector)(nil)
+	return []*provider.Definition{c, a, d}
+}
+
+// CheckDataDir makes sure dir exists and is writable, with an error a
+// person can act on.
+func CheckDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s cannot be created: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, unwrapPathError(err))
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// OpenStore opens the configured engine and applies migrations.
+func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		if strings.HasPrefix(cfg.DatabaseURL, "postgres://") || strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+			return nil, errors.New("the PostgreSQL engine is not available in this build yet; omit --database-url to use SQLite")
+		}
+		return nil, fmt.Errorf("unsupported --database-url %q: use postgres://user@host:5432/db", redactURL(cfg.DatabaseURL))
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("no data directory: pass --data-dir or set REGISTRAR_DATA_DIR")
+	}
+	if err := CheckDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, DatabaseFile)})
+}
+
+func redactURL(s string) string { return httpx.Redact(s) }
+
+// App is a running Registrar: store, secrets, connectors and API.
+type App struct {
+	Config  Config
+	Store   store.Store
+	Secrets *secrets.Box
+	API     *api.Server
+	Metrics *prometheus.Registry
+
+	connectors *connectorCache
+}
+
+// New opens everything a server needs.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	cfg.defaults()
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secrets.Load(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &App{Config: cfg, Store: st, Secrets: box, Metrics: reg}
+	a.connectors = &connectorCache{app: a, byID: map[string]cachedConnector{}, defs: map[string]*provider.Definition{}}
+	for _, d := range Providers() {
+		a.connectors.defs[d.Name] = d
+	}
+	a.API = api.New(api.Deps{
+		Store:      st,
+		Secrets:    box,
+		Providers:  Providers(),
+		Connectors: a.connectors,
+		Metrics:    reg,
+		Logger:     cfg.Logger,
+		Now:        cfg.Now,
+		Version:    Version,
+	})
+	return a, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Connector returns the connector of a stored connection.
+func (a *App) Connector(ctx context.Context, c *store.Connection) (provider.Reader, error) {
+	return a.connectors.Connector(ctx, c)
+}
+
+// connectorCache keeps one connector per connection, so its rate limiter and
+// Absorb token survive across requests and syncs; it is rebuilt when the
+// connection changes.
+type connectorCache struct {
+	app  *App
+	defs map[string]*provider.Definition
+	mu   sync.Mutex
+	byID map[string]cachedConnector
+}
+
+type cachedConnector struct {
+	updatedAt time.Time
+	reader    provider.Reader
+}
+
+func (cc *connectorCache) Connector(ctx context.Context, c *store.Connection) (provider.Reader, error) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if hit, ok := cc.byID[c.ID]; ok && hit.updatedAt.Equal(c.UpdatedAt) {
+		return hit.reader, nil
+	}
+	d, ok := cc.defs[c.Provider]
+	if !ok {
+		return nil, fmt.Errorf("connection %s: unknown provider %q", c.ID, c.Provider)
+	}
+	creds, err := api.OpenCredentials(cc.app.Secrets, c)
+	if err != nil {
+		return nil, err
+	}
+	r, err := d.New(provider.Config{Settings: c.Settings, Secrets: creds, HTTP: cc.app.Config.HTTP, Now: cc.app.Config.Now})
+	if err != nil {
+		return nil, fmt.Errorf("connection %s: %w", c.ID, err)
+	}
+	cc.byID[c.ID] = cachedConnector{updatedAt: c.UpdatedAt, reader: r}
+	return r, nil
+}
+
+// Serve answers HTTP on ln until ctx is done, then gives in-flight requests
+// up to 10 seconds to finish.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.API.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Config.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Config.Logger.Info("shutting down", "grace", "10s")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
