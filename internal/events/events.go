@@ -1,0 +1,234 @@
+// Package events decides what changed when Registrar writes a record, and
+// records it: content hashes, field-level diffs, and the change-feed events
+// that go into the same transaction as the data (a transactional outbox).
+// The sync engine and write-back both write through Apply, so a record
+// changed by either raises exactly the same events.
+package events
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/registrarhq/registrar/internal/ident"
+	"github.com/registrarhq/registrar/internal/lms"
+	"github.com/registrarhq/registrar/internal/store"
+)
+
+// Hash identifies a record's content. Bookkeeping that Registrar adds
+// (synced_at, remote_deleted_at, connection_id) is left out, so re-reading an
+// unchanged record gives the same hash.
+func Hash(r lms.CourseEnrollment) string {
+	r.SyncedAt, r.RemoteDeletedAt, r.ConnectionID = nil, nil, ""
+	b, err := json.Marshal(r)
+	if err != nil {
+		// Every field of CourseEnrollment marshals; a failure is a programming error.
+		panic(fmt.Sprintf("events: hash: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Data is the payload of an enrollment event (the "data" member of a feed
+// event and a webhook body).
+type Data struct {
+	ConnectionID string `json:"connection_id"`
+	Provider     string `json:"provider,omitempty"`
+	EnrollmentID string `json:"enrollment_id"`
+	// Status is the stored status after the change; PreviousStatus is set on
+	// enrollment.status_changed.
+	Status         lms.Status `json:"status,omitempty"`
+	PreviousStatus lms.Status `json:"previous_status,omitempty"`
+	// ChangedFields names the unified fields that changed (updated and
+	// status_changed events).
+	ChangedFields []string `json:"changed_fields,omitempty"`
+	// Source says what wrote the change: "sync" or "api".
+	Source string `json:"source,omitempty"`
+	// Enrollment is the record after the change.
+	Enrollment *lms.CourseEnrollment `json:"enrollment,omitempty"`
+}
+
+// SyncData is the payload of sync.completed and sync.failed.
+type SyncData struct {
+	ConnectionID string          `json:"connection_id"`
+	RunID        string          `json:"sync_run_id"`
+	Kind         string          `json:"kind"`
+	Stats        store.SyncStats `json:"stats"`
+	Error        string          `json:"error,omitempty"`
+}
+
+// Counts tallies what Apply did.
+type Counts struct {
+	Inserted, Updated, Unchanged, Restored, Deleted int64
+}
+
+// ApplyParams writes one batch of records of one connection.
+type ApplyParams struct {
+	ConnectionID string
+	// RunID marks records as seen by a sync run (for delete detection); ""
+	// for writes from the API.
+	RunID   string
+	Records []lms.CourseEnrollment
+	Now     time.Time
+	Source  string // "sync" or "api"
+}
+
+// Apply compares records with what is stored and, inside tx: inserts new
+// ones, rewrites changed ones, leaves unchanged ones alone (only marking them
+// seen by the run), restores ones that had vanished, and appends one event
+// per changed record. A change of status raises a single
+// enrollment.status_changed that also lists the other changed fields.
+func Apply(ctx context.Context, tx store.Tx, p ApplyParams) (Counts, error) {
+	var counts Counts
+	if len(p.Records) == 0 {
+		return counts, nil
+	}
+	ids := make([]string, len(p.Records))
+	for i, r := range p.Records {
+		ids[i] = r.ID
+	}
+	states, err := tx.EnrollmentStates(ctx, p.ConnectionID, ids)
+	if err != nil {
+		return counts, err
+	}
+	now := p.Now.UTC().Truncate(time.Second)
+	var writes []store.Enrollment
+	var seen []string
+	var evts []store.Event
+	dup := map[string]bool{}
+	for _, r := range p.Records {
+		if dup[r.ID] {
+			// A page that repeats a record (offset paging under concurrent
+			// change) must not raise two events.
+			continue
+		}
+		dup[r.ID] = true
+		r.ConnectionID = p.ConnectionID
+		r.RemoteDeletedAt = nil
+		r.SyncedAt = &now
+		hash := Hash(r)
+		st, exists := states[r.ID]
+		row := store.Enrollment{Record: r, ContentHash: hash, ChangedAt: now, SeenRun: p.RunID}
+		switch {
+		case !exists:
+			counts.Inserted++
+			writes = append(writes, row)
+			evts = append(evts, event(store.EventEnrollmentCreated, now, Data{Status: r.Status, Enrollment: &r}, p))
+		case st.RemoteDeletedAt != nil:
+			counts.Restored++
+			writes = append(writes, row)
+			evts = append(evts, event(store.EventEnrollmentRestored, now, Data{Status: r.Status, Enrollment: &r}, p))
+		case st.ContentHash == hash:
+			counts.Unchanged++
+			seen = append(seen, r.ID)
+		default:
+			old, err := tx.EnrollmentGet(ctx, p.ConnectionID, r.ID)
+			if err != nil {
+				return counts, err
+			}
+			changed := ChangedFields(old.Record, r)
+			counts.Updated++
+			writes = append(writes, row)
+			d := Data{Status: r.Status, ChangedFields: changed, Enrollment: &r}
+			typ := store.EventEnrollmentUpdated
+			if st.Status != r.Status {
+				typ, d.PreviousStatus = store.EventEnrollmentStatusChanged, st.Status
+			}
+			evts = append(evts, event(typ, now, d, p))
+		}
+	}
+	if err := tx.EnrollmentUpsertMany(ctx, writes); err != nil {
+		return counts, err
+	}
+	if p.RunID != "" && len(seen) > 0 {
+		if err := tx.EnrollmentMarkSeen(ctx, p.ConnectionID, p.RunID, seen); err != nil {
+			return counts, err
+		}
+	}
+	if err := tx.EventAppend(ctx, evts); err != nil {
+		return counts, err
+	}
+	return counts, nil
+}
+
+// Deleted appends enrollment.deleted events for records a sweep marked.
+func Deleted(ctx context.Context, tx store.Tx, connectionID string, swept []store.Enrollment, now time.Time) error {
+	evts := make([]store.Event, 0, len(swept))
+	for i := range swept {
+		r := swept[i].Record
+		evts = append(evts, event(store.EventEnrollmentDeleted, now, Data{Status: r.Status, Enrollment: &r},
+			ApplyParams{ConnectionID: connectionID, Source: "sync"}))
+	}
+	return tx.EventAppend(ctx, evts)
+}
+
+// DateEvent builds an enrollment.overdue or enrollment.expired event.
+func DateEvent(typ string, r lms.CourseEnrollment, now time.Time) store.Event {
+	eff := r.Effective(now)
+	return event(typ, now, Data{Status: eff.Status, Enrollment: &eff}, ApplyParams{ConnectionID: r.ConnectionID, Source: "clock"})
+}
+
+// SyncEvent builds sync.completed or sync.failed.
+func SyncEvent(typ string, run *store.SyncRun, now time.Time) store.Event {
+	b, _ := json.Marshal(SyncData{ConnectionID: run.ConnectionID, RunID: run.ID, Kind: run.Kind, Stats: run.Stats, Error: run.Error})
+	return store.Event{ID: ident.New("evt", now), Type: typ, ConnectionID: run.ConnectionID, OccurredAt: now, Data: b}
+}
+
+func event(typ string, now time.Time, d Data, p ApplyParams) store.Event {
+	d.ConnectionID = p.ConnectionID
+	d.Source = p.Source
+	if d.Enrollment != nil {
+		d.EnrollmentID = d.Enrollment.ID
+		d.Provider = d.Enrollment.Provider
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		panic(fmt.Sprintf("events: marshal: %v", err))
+	}
+	return store.Event{ID: ident.New("evt", now), Type: typ, ConnectionID: p.ConnectionID, EnrollmentID: d.EnrollmentID,
+		OccurredAt: now, Data: b}
+}
+
+// ChangedFields lists the top-level unified fields whose JSON differs,
+// ignoring Registrar's bookkeeping.
+func ChangedFields(old, new lms.CourseEnrollment) []string {
+	strip := func(r lms.CourseEnrollment) map[string]json.RawMessage {
+		r.SyncedAt, r.RemoteDeletedAt, r.ConnectionID = nil, nil, ""
+		b, _ := json.Marshal(r)
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(b, &m)
+		return m
+	}
+	a, b := strip(old), strip(new)
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !bytes.Equal(v, w) {
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FeedEvent is an event as the feed and webhooks publish it.
+type FeedEvent struct {
+	ID   string          `json:"id"`
+	Type string          `json:"type"`
+	Time time.Time       `json:"time"`
+	Data json.RawMessage `json:"data"`
+}
+
+// Feed converts a stored event.
+func Feed(e store.Event) FeedEvent {
+	return FeedEvent{ID: e.ID, Type: e.Type, Time: e.OccurredAt, Data: e.Data}
+}
