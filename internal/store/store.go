@@ -60,6 +60,11 @@ type Reader interface {
 	// diff a page without reading whole records.
 	EnrollmentStates(ctx context.Context, connectionID string, ids []string) (map[string]EnrollmentState, error)
 
+	// EnrollmentDateEventsDue returns live records whose due date or expiry
+	// has passed at Now and whose enrollment.overdue / enrollment.expired
+	// event has not been raised yet, oldest date first.
+	EnrollmentDateEventsDue(ctx context.Context, params DateEventsDueParams) ([]DateEventDue, error)
+
 	UserList(ctx context.Context, params PeopleListParams) ([]lms.User, string, error)
 	CourseList(ctx context.Context, params PeopleListParams) ([]lms.Course, string, error)
 
@@ -68,6 +73,9 @@ type Reader interface {
 	// SyncRunActive returns the queued or running run of a connection, or
 	// ErrNotFound.
 	SyncRunActive(ctx context.Context, connectionID string) (*SyncRun, error)
+	// SyncRunListActive returns every queued or running run, oldest first
+	// (start-up recovery and takeover of abandoned runs).
+	SyncRunListActive(ctx context.Context) ([]SyncRun, error)
 
 	// EventList returns events after a sequence number, in order.
 	EventList(ctx context.Context, params EventListParams) ([]Event, error)
@@ -104,6 +112,13 @@ type Tx interface {
 	// EnrollmentSweep marks every live record of the connection that run
 	// runID did not see as deleted at the given time, and returns them.
 	EnrollmentSweep(ctx context.Context, params EnrollmentSweepParams) ([]Enrollment, error)
+
+	// EnrollmentMarkDateEvent records that the overdue or expired event of a
+	// record was raised (typ is EventEnrollmentOverdue or
+	// EventEnrollmentExpired), so it is raised once. Changing the record's
+	// due_at (or expires_at) through EnrollmentUpsertMany clears the mark, so a
+	// moved date can pass, and be announced, again.
+	EnrollmentMarkDateEvent(ctx context.Context, connectionID, id, typ string, at time.Time) error
 
 	UserUpsertMany(ctx context.Context, connectionID string, users []lms.User) error
 	CourseUpsertMany(ctx context.Context, connectionID string, courses []lms.Course) error
@@ -231,6 +246,19 @@ type EnrollmentSweepParams struct {
 	ConnectionID string
 	RunID        string
 	DeletedAt    time.Time
+}
+
+// DateEventsDueParams selects records whose date events are due.
+type DateEventsDueParams struct {
+	Now   time.Time
+	Limit int
+}
+
+// DateEventDue is a record with the event it is due.
+type DateEventDue struct {
+	Enrollment Enrollment
+	// Type is EventEnrollmentOverdue or EventEnrollmentExpired.
+	Type string
 }
 
 // PeopleListParams pages users or courses of a connection by id.

@@ -338,6 +338,45 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 	return res, rows.Err()
 }
 
+func (q queries) EnrollmentDateEventsDue(ctx context.Context, p store.DateEventsDueParams) ([]store.DateEventDue, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 500
+	}
+	now := unix(p.Now)
+	var out []store.DateEventDue
+	kinds := []struct {
+		typ   string
+		where string
+		args  []any
+	}{
+		{store.EventEnrollmentOverdue, `e.overdue_event_at IS NULL AND e.due_at < ? AND e.status IN ('assigned','enrolled','in_progress')
+			AND (e.expires_at IS NULL OR e.expires_at > ?) ORDER BY e.due_at`, []any{now, now}},
+		{store.EventEnrollmentExpired, `e.expired_event_at IS NULL AND e.expires_at <= ? AND e.status <> 'withdrawn'
+			ORDER BY e.expires_at`, []any{now}},
+	}
+	for _, k := range kinds {
+		rows, err := q.db.QueryContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments e JOIN connections c ON c.id = e.connection_id
+			WHERE e.remote_deleted_at IS NULL AND `+k.where+` LIMIT ?`, append(k.args, limit)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			e, err := scanEnrollment(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, store.DateEventDue{Enrollment: *e, Type: k.typ})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // --- users and courses ---
 
 func (q queries) peopleList(ctx context.Context, table string, p store.PeopleListParams, each func(data []byte) error) (string, error) {
@@ -428,6 +467,23 @@ func (q queries) SyncRunActive(ctx context.Context, connectionID string) (*store
 	r, err := scanSyncRun(q.db.QueryRowContext(ctx, `SELECT `+syncRunColumns+syncRunFrom+`
 		WHERE r.connection_id = ? AND r.status IN ('queued', 'running')`, connectionID))
 	return r, notFound(err, "active sync run of "+connectionID)
+}
+
+func (q queries) SyncRunListActive(ctx context.Context) ([]store.SyncRun, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+syncRunColumns+syncRunFrom+` WHERE r.status IN ('queued', 'running') ORDER BY r.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SyncRun
+	for rows.Next() {
+		r, err := scanSyncRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
 }
 
 func (q queries) SyncRunList(ctx context.Context, p store.SyncRunListParams) ([]store.SyncRun, error) {

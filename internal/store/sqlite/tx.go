@@ -143,7 +143,9 @@ func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) 
 			status = excluded.status, due_at = excluded.due_at, expires_at = excluded.expires_at,
 			changed_at = excluded.changed_at, synced_at = excluded.synced_at,
 			remote_deleted_at = excluded.remote_deleted_at, content_hash = excluded.content_hash,
-			seen_run = excluded.seen_run, data = excluded.data`)
+			seen_run = excluded.seen_run, data = excluded.data,
+			overdue_event_at = CASE WHEN enrollments.due_at IS excluded.due_at THEN enrollments.overdue_event_at END,
+			expired_event_at = CASE WHEN enrollments.expires_at IS excluded.expires_at THEN enrollments.expired_event_at END`)
 		if _, err := t.db.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fmt.Errorf("upsert enrollments: %w", err)
 		}
@@ -200,6 +202,15 @@ func (t *tx) EnrollmentSweep(ctx context.Context, p store.EnrollmentSweepParams)
 		swept[i].ChangedAt = p.DeletedAt
 	}
 	return swept, nil
+}
+
+func (t *tx) EnrollmentMarkDateEvent(ctx context.Context, connectionID, id, typ string, at time.Time) error {
+	column := map[string]string{store.EventEnrollmentOverdue: "overdue_event_at", store.EventEnrollmentExpired: "expired_event_at"}[typ]
+	if column == "" {
+		return fmt.Errorf("mark date event: %q is not a date event", typ)
+	}
+	res, err := t.db.ExecContext(ctx, `UPDATE enrollments SET `+column+` = ? WHERE connection_id = ? AND id = ?`, unix(at), connectionID, id)
+	return affected(res, err, "enrollment "+id)
 }
 
 func (t *tx) peopleUpsert(ctx context.Context, table, connectionID string, ids []string, values []any) error {

@@ -40,6 +40,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Webhooks", testWebhooks},
 		{"Idempotency", testIdempotency},
 		{"ConnectionDeleteCascades", testConnectionDeleteCascades},
+		{"DateEventsOncePerRecord", testDateEventsOncePerRecord},
+		{"SyncRunListActive", testSyncRunListActive},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -658,5 +660,76 @@ func testConnectionDeleteCascades(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(users) != 0 {
 		t.Fatalf("users survived: %d", len(users))
+	}
+}
+
+func testDateEventsOncePerRecord(t *testing.T, s store.Store) {
+	newConnection(t, s, "con_a", "absorb", "")
+	past, future := lms.UTC(t0.Add(-time.Hour)), lms.UTC(t0.Add(time.Hour))
+	overdue := enrollment("con_a", "absorb", "late", "u", "u@example.com", "c", lms.StatusInProgress)
+	overdue.Record.DueAt = past
+	expired := enrollment("con_a", "absorb", "old-cert", "u", "u@example.com", "c", lms.StatusPassed)
+	expired.Record.ExpiresAt = past
+	onTime := enrollment("con_a", "absorb", "on-time", "u", "u@example.com", "c", lms.StatusInProgress)
+	onTime.Record.DueAt = future
+	done := enrollment("con_a", "absorb", "done", "u", "u@example.com", "c", lms.StatusCompleted)
+	done.Record.DueAt = past
+	upsert(t, s, overdue, expired, onTime, done)
+	due, err := s.EnrollmentDateEventsDue(ctx(), store.DateEventsDueParams{Now: t0})
+	must(t, err)
+	got := map[string]string{}
+	for _, d := range due {
+		got[d.Enrollment.Record.ID] = d.Type
+	}
+	if len(got) != 2 || got["late"] != store.EventEnrollmentOverdue || got["old-cert"] != store.EventEnrollmentExpired {
+		t.Fatalf("due: %v", got)
+	}
+	inTx(t, s, func(tx store.Tx) error {
+		for _, d := range due {
+			if err := tx.EnrollmentMarkDateEvent(ctx(), "con_a", d.Enrollment.Record.ID, d.Type, t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	due, err = s.EnrollmentDateEventsDue(ctx(), store.DateEventsDueParams{Now: t0})
+	must(t, err)
+	if len(due) != 0 {
+		t.Fatalf("announced twice: %+v", due)
+	}
+	// Rewriting the record unchanged keeps the mark; moving the due date
+	// clears it, so the new date is announced when it passes.
+	upsert(t, s, overdue)
+	due, _ = s.EnrollmentDateEventsDue(ctx(), store.DateEventsDueParams{Now: t0})
+	if len(due) != 0 {
+		t.Fatalf("same due date announced again: %+v", due)
+	}
+	overdue.Record.DueAt = lms.UTC(t0.Add(-30 * time.Minute))
+	upsert(t, s, overdue)
+	due, _ = s.EnrollmentDateEventsDue(ctx(), store.DateEventsDueParams{Now: t0})
+	if len(due) != 1 || due[0].Enrollment.Record.ID != "late" {
+		t.Fatalf("moved due date not announced: %+v", due)
+	}
+	if err := s.InTx(ctx(), func(tx store.Tx) error {
+		return tx.EnrollmentMarkDateEvent(ctx(), "con_a", "late", "enrollment.bogus", t0)
+	}); err == nil {
+		t.Fatal("unknown date event type accepted")
+	}
+}
+
+func testSyncRunListActive(t *testing.T, s store.Store) {
+	newConnection(t, s, "con_a", "canvas", "")
+	newConnection(t, s, "con_b", "canvas", "")
+	for i, st := range []string{store.SyncStatusRunning, store.SyncStatusQueued} {
+		r := &store.SyncRun{ID: fmt.Sprintf("run_%d", i), ConnectionID: []string{"con_a", "con_b"}[i], Kind: "full",
+			Trigger: "manual", Status: st, CreatedAt: t0}
+		inTx(t, s, func(tx store.Tx) error { return tx.SyncRunCreate(ctx(), r) })
+	}
+	done := &store.SyncRun{ID: "run_9", ConnectionID: "con_a", Kind: "full", Trigger: "manual", Status: store.SyncStatusSucceeded, CreatedAt: t0}
+	inTx(t, s, func(tx store.Tx) error { return tx.SyncRunCreate(ctx(), done) })
+	active, err := s.SyncRunListActive(ctx())
+	must(t, err)
+	if len(active) != 2 || active[0].ID != "run_0" || active[1].ID != "run_1" {
+		t.Fatalf("active: %+v", active)
 	}
 }
