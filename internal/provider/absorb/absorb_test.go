@@ -2,7 +2,6 @@ package absorb
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -97,18 +96,8 @@ func TestConformance(t *testing.T) {
 		c := env.connector(t, simPassword)
 		used := map[string]bool{}
 		open := []lms.Status{lms.StatusEnrolled, lms.StatusInProgress}
-		var reader provider.Reader = c
-		if strings.HasPrefix(t.Name(), "TestConformance/Writes") {
-			// The suite reads a withdrawn record back and wants status
-			// withdrawn, but Absorb's un-enroll removes the record (the
-			// connector issue; providers.md §5 q3 leaves it open), so the
-			// read-back is KindNotFound. Until providertest lets a connector
-			// declare that withdrawn records vanish, the Writes case runs on a
-			// view without Withdrawer, and TestSimWithdraw covers withdrawal.
-			reader = withoutWithdraw{c, c, c, c, c, c, c}
-		}
 		return &providertest.Env{
-			Reader:         reader,
+			Reader:         c,
 			Kit:            env.sim.Kit(),
 			BaseURL:        env.baseURL,
 			WantIDs:        env.sim.EnrollmentIDs,
@@ -133,6 +122,8 @@ func TestConformance(t *testing.T) {
 			WithdrawTarget: func(t *testing.T) provider.WithdrawParams {
 				return provider.WithdrawParams{EnrollmentID: pick(t, c, used, open...).ID}
 			},
+			// Absorb un-enroll removes the record (absorb package doc).
+			WithdrawRemoves: true,
 			ScoreTarget: func(t *testing.T) provider.ScoreParams {
 				return provider.ScoreParams{EnrollmentID: pick(t, c, used, open...).ID, Score: 77.5}
 			},
@@ -141,17 +132,6 @@ func TestConformance(t *testing.T) {
 			},
 		}
 	}})
-}
-
-// withoutWithdraw is the connector minus Withdrawer (see TestConformance).
-type withoutWithdraw struct {
-	provider.IncrementalReader
-	provider.Enroller
-	provider.ReEnroller
-	provider.Scorer
-	provider.Completer
-	provider.StatusSetter
-	provider.LessonAttempter
 }
 
 // enrollTarget finds a user and a course with no enrollment between them.

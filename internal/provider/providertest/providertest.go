@@ -83,6 +83,11 @@ type Env struct {
 	// WithdrawTarget returns an enrollment that can be withdrawn ("" Mode:
 	// the suite also tries every mode of WithdrawModes on fresh targets).
 	WithdrawTarget func(t *testing.T) provider.WithdrawParams
+	// WithdrawRemoves declares that the LMS deletes a withdrawn record (Absorb
+	// un-enroll): the answer must read withdrawn, and afterwards the record
+	// must be gone (KindNotFound, absent from WantIDs) instead of reading
+	// withdrawn.
+	WithdrawRemoves bool
 	// ReactivateTarget returns the id of a deactivated enrollment.
 	ReactivateTarget func(t *testing.T) string
 	// InvitationTarget returns the id of an enrollment with a pending
@@ -642,7 +647,23 @@ func testWrites(t *testing.T, h Harness) {
 			p := env.WithdrawTarget(t)
 			p.Mode = mode
 			got, err := w.Withdraw(ctxFor(t), p)
-			checkWrite(t, r, fmt.Sprintf("withdraw (mode %q)", mode), got, err, lms.StatusWithdrawn)
+			op := fmt.Sprintf("withdraw (mode %q)", mode)
+			if !env.WithdrawRemoves {
+				checkWrite(t, r, op, got, err, lms.StatusWithdrawn)
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", op, err)
+			}
+			if got == nil || got.Status != lms.StatusWithdrawn {
+				t.Fatalf("%s answered %+v, want the last known record with status withdrawn", op, got)
+			}
+			if _, err := r.EnrollmentGet(ctxFor(t), p.EnrollmentID); !provider.IsKind(err, provider.KindNotFound) {
+				t.Errorf("%s: the LMS removes withdrawn records, but the next read gave %v, want not_found", op, err)
+			}
+			if slices.Contains(env.WantIDs(), p.EnrollmentID) {
+				t.Errorf("%s: %s is still in the simulator's list", op, p.EnrollmentID)
+			}
 		}
 	})
 	t.Run("Reactivate", func(t *testing.T) {
