@@ -28,6 +28,7 @@ import (
 	"github.com/registrarhq/registrar/internal/provider/digitalchalk"
 	"github.com/registrarhq/registrar/internal/secrets"
 	"github.com/registrarhq/registrar/internal/store"
+	"github.com/registrarhq/registrar/internal/store/postgres"
 	"github.com/registrarhq/registrar/internal/store/sqlite"
 )
 
@@ -97,7 +98,14 @@ func unwrapPathError(err error) error {
 func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	if cfg.DatabaseURL != "" {
 		if strings.HasPrefix(cfg.DatabaseURL, "postgres://") || strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
-			return nil, errors.New("the PostgreSQL engine is not available in this build yet; omit --database-url to use SQLite")
+			// Waits for the database (30 s by default) and migrates under an
+			// advisory lock, so replicas may start together with PostgreSQL.
+			// Pool settings come from the URL (pool_max_conns, ...).
+			pg, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Logger: cfg.Logger})
+			if err != nil {
+				return nil, err
+			}
+			return pg, nil
 		}
 		return nil, fmt.Errorf("unsupported --database-url %q: use postgres://user@host:5432/db", redactURL(cfg.DatabaseURL))
 	}

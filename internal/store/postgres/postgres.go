@@ -239,7 +239,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	for _, r := range results {
-		s.logger.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
+		s.logger.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration.Round(time.Millisecond).String())
 	}
 	return nil
 }
