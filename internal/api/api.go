@@ -95,6 +95,8 @@ func New(deps Deps) *Server {
 	s.registerHealth()
 	s.registerConnections()
 	s.registerEnrollments()
+	s.registerWrites()
+	s.registerPeople()
 	s.registerProviders()
 	s.mux.HandleFunc("/", s.notFound)
 	s.handler = s.instrument(s.mux)
