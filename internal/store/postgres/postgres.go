@@ -16,6 +16,9 @@
 //     insert, PostgreSQL has aborted the transaction: fn must return (InTx
 //     then rolls back). Conflicting inserts use ON CONFLICT DO NOTHING, so
 //     those leave the transaction usable, as on SQLite.
+//
+// Statements are prepared and cached per connection (pgx's default). Behind
+// PgBouncer in transaction mode, add default_query_exec_mode=exec to the URL.
 package postgres
 
 import (
@@ -168,8 +171,9 @@ func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, addr string, timeo
 	deadline := start.Add(timeout)
 	delay := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		// Bound each attempt, since a dial to a filtered port can hang far
-		// longer than the whole wait.
+		// Bound each attempt by what is left of the wait (at least 5 s):
+		// a dial to a filtered port would otherwise hang for pgxpool's
+		// 2-minute connect timeout.
 		attemptTimeout := max(time.Until(deadline), 5*time.Second)
 		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		err := pool.Ping(attemptCtx)
