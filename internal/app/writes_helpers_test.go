@@ -157,7 +157,10 @@ func (v *vendor) get(path string, out any) int {
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode == http.StatusOK && out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
+		// Numbers stay as written: vendor ids overflow float64 formatting.
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(out); err != nil {
 			v.t.Fatalf("GET %s: %v\n%s", path, err, body)
 		}
 	}
