@@ -128,7 +128,6 @@ func TestWriteBackCanvas(t *testing.T) {
 	// A deleted enrollment is gone for Canvas's course actions.
 	wantProblem(t, s.do("PATCH", path+"/"+id, s.Key, map[string]any{"status": "enrolled"}), 404, "lms-not-found")
 
-
 	// An outage: 502 or 503 with Retry-After.
 	if err := sim.Kit().SetFaults(simkit.Faults{FailRate: 1}); err != nil {
 		t.Fatal(err)
