@@ -50,7 +50,7 @@ func TestWriteBackAbsorb(t *testing.T) {
 	base := startSim(t, sim.Handler())
 	const password = "absorb-sim-password"
 	v := &vendor{t: t, base: base, header: absorbHeader(t, base, absorbsim.DefaultAPIKey, "admin", password)}
-	s := startWriteServer(t)
+	s := startWriteServer(t, nil)
 	cid := s.connect(t, map[string]any{"provider": "absorb", "name": "absorb",
 		"settings":    map[string]string{"base_url": base},
 		"credentials": map[string]string{"api_key": absorbsim.DefaultAPIKey, "username": "admin", "password": password}})

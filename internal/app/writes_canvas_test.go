@@ -49,7 +49,7 @@ func startCanvas(t *testing.T, s *server, seed uint64) (*canvassim.Sim, *vendor,
 // deactivate, reactivate, delete; what Canvas cannot do (score, re-enroll)
 // is refused without a call, and Canvas's own refusal comes back verbatim.
 func TestWriteBackCanvas(t *testing.T) {
-	s := startWriteServer(t)
+	s := startWriteServer(t, nil)
 	sim, v, cid := startCanvas(t, s, 3)
 	uid, courseID := canvasTarget(t, v)
 	path := "/v1/connections/" + cid + "/course-enrollments"

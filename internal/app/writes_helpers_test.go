@@ -21,12 +21,13 @@ import (
 )
 
 // startWriteServer is startServer with connector retries cut short, so that
-// an LMS outage answers within a test's patience instead of httpx's minute.
-func startWriteServer(t *testing.T) *server {
+// an LMS outage answers within a test's patience instead of httpx's minute,
+// and with the given clock (nil: the real one).
+func startWriteServer(t *testing.T, now func() time.Time) *server {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{DataDir: dir, HTTP: httpx.Options{MaxAttempts: 2, BaseBackoff: time.Millisecond,
+	a, err := app.New(ctx, app.Config{DataDir: dir, Now: now, HTTP: httpx.Options{MaxAttempts: 2, BaseBackoff: time.Millisecond,
 		MaxBackoff: 5 * time.Millisecond, MaxElapsed: 5 * time.Second, Timeout: 5 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
