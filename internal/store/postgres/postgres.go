@@ -6,8 +6,10 @@
 // What differs from SQLite, and why:
 //
 //   - Writes run concurrently (READ COMMITTED transactions from a pgxpool)
-//     instead of through one writer connection, so the event feed needs an
-//     explicit ordering rule: see EventAppend in tx.go.
+//     instead of through one writer connection. Where callers rely on
+//     SQLite's serial writes, the engine locks explicitly: the event feed
+//     (EventAppend), diffing a connection's records (tx.EnrollmentStates),
+//     and rows read by Get methods inside a transaction (queries.lockRow).
 //   - Migrations take a PostgreSQL session advisory lock, so replicas started
 //     together apply them once.
 //   - Open waits for the database to accept connections, because in
@@ -55,6 +57,10 @@ const (
 	// eventAppendLockID serialises event appends so that sequence order is
 	// commit order (see EventAppend).
 	eventAppendLockID int64 = 0x5245_4749_0000_0002 // "REGI" 2
+	// enrollmentDiffLockClass, with a hash of the connection id as the
+	// second key, serialises diffing a connection's records (see
+	// tx.EnrollmentStates). The two-key form is a key space of its own.
+	enrollmentDiffLockClass int32 = 0x5245_4749 // "REGI"
 )
 
 // DefaultStartupTimeout is how long Open waits for the database by default.
@@ -267,9 +273,10 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // InTx runs fn in one READ COMMITTED transaction. That is PostgreSQL's
-// default and enough here: the writes that must not race are guarded by
-// constraints (one active run per connection, unique names) or by an
-// explicit lock (the event feed), not by isolation.
+// default and enough here: what must not race is guarded by constraints (one
+// active run per connection, unique names) or by explicit locks (see the
+// package doc), not by SERIALIZABLE, whose failures would need every caller
+// to retry whole transactions, HTTP calls to vendors included.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
@@ -277,7 +284,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	}
 	// Rolls back if fn panics; a no-op after Commit.
 	defer pgTx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	if err := fn(&tx{queries: queries{db: pgTx}}); err != nil {
+	if err := fn(&tx{queries: queries{db: pgTx, inTx: true}}); err != nil {
 		return err
 	}
 	if err := pgTx.Commit(ctx); err != nil {

@@ -509,3 +509,100 @@ func TestPayloadsVerbatim(t *testing.T) {
 		t.Fatalf("events %+v", events)
 	}
 }
+
+// Inside a transaction a Get locks its row, so read-modify-write works as on
+// SQLite's single writer: the webhook deliverer's "move the cursor forward
+// only" guard must not let a slower replica move it back. Without the lock
+// the second transaction reads 0, writes 9 and commits while the first,
+// which also read 0, then writes 5.
+func TestReadModifyWriteInTransactionIsSerialised(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, postgres.Options{})
+	ctx := context.Background()
+	must(t, s.InTx(ctx, func(tx store.Tx) error {
+		return tx.WebhookCreate(ctx, &store.Webhook{ID: "whk_1", URL: "https://example.com", SecretCiphertext: []byte("x"),
+			Enabled: true, CreatedAt: t0, UpdatedAt: t0})
+	}))
+	advance := func(to int64, hold time.Duration) error {
+		return s.InTx(ctx, func(tx store.Tx) error {
+			w, err := tx.WebhookGet(ctx, "whk_1")
+			if err != nil {
+				return err
+			}
+			time.Sleep(hold)
+			if w.CursorSeq >= to {
+				return nil
+			}
+			w.CursorSeq = to
+			return tx.WebhookUpdate(ctx, w)
+		})
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := advance(5, 300*time.Millisecond); err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(50 * time.Millisecond) // the first has read the row
+	wg.Go(func() {
+		if err := advance(9, 0); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	w, err := s.WebhookGet(ctx, "whk_1")
+	must(t, err)
+	if w.CursorSeq != 9 {
+		t.Fatalf("cursor = %d, want 9: the second transaction acted on a stale read", w.CursorSeq)
+	}
+}
+
+// Diffing a page against stored states and writing it is one step per
+// connection, as on SQLite: a transaction that reads states while another
+// is between its read and its commit waits and sees the other's rows.
+func TestEnrollmentDiffSerialisedPerConnection(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, postgres.Options{})
+	ctx := context.Background()
+	createConnection(t, s, "con_a")
+	createConnection(t, s, "con_b")
+	diffAndWrite := func(conn string, hold time.Duration) (existed bool, err error) {
+		err = s.InTx(ctx, func(tx store.Tx) error {
+			states, err := tx.EnrollmentStates(ctx, conn, []string{"e1"})
+			if err != nil {
+				return err
+			}
+			_, existed = states["e1"]
+			time.Sleep(hold)
+			return tx.EnrollmentUpsertMany(ctx, []store.Enrollment{enrollment(conn, "e1")})
+		})
+		return existed, err
+	}
+	var wg sync.WaitGroup
+	var firstExisted, secondExisted bool
+	wg.Go(func() {
+		var err error
+		if firstExisted, err = diffAndWrite("con_a", 300*time.Millisecond); err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(50 * time.Millisecond)
+	// Another connection does not wait.
+	start := time.Now()
+	_, err := diffAndWrite("con_b", 0)
+	must(t, err)
+	if waited := time.Since(start); waited > 200*time.Millisecond {
+		t.Errorf("a diff of another connection waited %s", waited)
+	}
+	wg.Go(func() {
+		var err error
+		if secondExisted, err = diffAndWrite("con_a", 0); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	if firstExisted || !secondExisted {
+		t.Fatalf("first saw e1: %v, second saw e1: %v; want false, true (the second must diff against the first's write)",
+			firstExisted, secondExisted)
+	}
+}

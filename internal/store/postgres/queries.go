@@ -25,7 +25,32 @@ type dbtx interface {
 }
 
 // queries implements store.Reader over the pool or a transaction.
-type queries struct{ db dbtx }
+type queries struct {
+	db dbtx
+	// inTx makes single-row reads lock the row they return (see lockRow).
+	inTx bool
+}
+
+// lockRow is appended to the single-row reads (the Get methods). Inside a
+// write transaction those reads are nearly always read-modify-write (load a
+// webhook, move its cursor forward if behind, save it), which SQLite
+// serialises with its one writer but READ COMMITTED does not: two replicas
+// would both read the old row and the later write would undo the earlier.
+// Locking the row at the read makes the second wait and then read the
+// first's result, as on SQLite. NO KEY UPDATE is the lock an UPDATE of
+// non-key columns takes anyway, and it does not block the foreign-key checks
+// of rows inserted under the locked one (enrollments of a connection).
+// table names the locked table in a join; "" for a single table.
+func (q queries) lockRow(table string) string {
+	switch {
+	case !q.inTx:
+		return ""
+	case table == "":
+		return " FOR NO KEY UPDATE"
+	default:
+		return " FOR NO KEY UPDATE OF " + table
+	}
+}
 
 // params collects the arguments of a statement built from optional filters
 // and names each one's placeholder, so the SQL stays readable in place.
@@ -91,12 +116,12 @@ func scanConnection(row pgx.Row) (*store.Connection, error) {
 }
 
 func (q queries) ConnectionGet(ctx context.Context, id string) (*store.Connection, error) {
-	c, err := scanConnection(q.db.QueryRow(ctx, connectionSelect+` WHERE id = $1`, id))
+	c, err := scanConnection(q.db.QueryRow(ctx, connectionSelect+` WHERE id = $1`+q.lockRow(""), id))
 	return c, notFound(err, "connection "+id)
 }
 
 func (q queries) ConnectionGetByName(ctx context.Context, name string) (*store.Connection, error) {
-	c, err := scanConnection(q.db.QueryRow(ctx, connectionSelect+` WHERE name = $1`, name))
+	c, err := scanConnection(q.db.QueryRow(ctx, connectionSelect+` WHERE name = $1`+q.lockRow(""), name))
 	return c, notFound(err, "connection "+name)
 }
 
@@ -202,27 +227,32 @@ func syncedAt(row, lastFull, deleted *time.Time) *time.Time {
 func (q queries) EnrollmentGet(ctx context.Context, connectionID, id string) (*store.Enrollment, error) {
 	e, err := scanEnrollment(q.db.QueryRow(ctx, `SELECT `+enrollmentColumns+`
 		FROM enrollments e JOIN connections c ON c.id = e.connection_id
-		WHERE e.connection_id = $1 AND e.id = $2`, connectionID, id))
+		WHERE e.connection_id = $1 AND e.id = $2`+q.lockRow("e"), connectionID, id))
 	return e, notFound(err, "enrollment "+id)
 }
 
 // EnrollmentStates reads any number of ids in one statement: the ids travel
 // as one array parameter.
 func (q queries) EnrollmentStates(ctx context.Context, connectionID string, ids []string) (map[string]store.EnrollmentState, error) {
-	out := make(map[string]store.EnrollmentState, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[string]store.EnrollmentState{}, nil
 	}
-	rows, err := q.db.Query(ctx, `SELECT id, content_hash, status, remote_deleted_at FROM enrollments
-		WHERE connection_id = $1 AND id = ANY($2::text[])`, connectionID, ids)
+	rows, err := q.db.Query(ctx, enrollmentStatesSQL, connectionID, ids)
 	if err != nil {
 		return nil, err
 	}
+	return scanEnrollmentStates(rows, len(ids))
+}
+
+const enrollmentStatesSQL = `SELECT id, content_hash, status, remote_deleted_at FROM enrollments
+	WHERE connection_id = $1 AND id = ANY($2::text[])`
+
+func scanEnrollmentStates(rows pgx.Rows, n int) (map[string]store.EnrollmentState, error) {
 	defer rows.Close()
+	out := make(map[string]store.EnrollmentState, n)
 	for rows.Next() {
-		var id string
+		var id, status string
 		var st store.EnrollmentState
-		var status string
 		if err := rows.Scan(&id, &st.ContentHash, &status, &st.RemoteDeletedAt); err != nil {
 			return nil, err
 		}
@@ -449,13 +479,13 @@ func scanSyncRun(row pgx.Row) (*store.SyncRun, error) {
 }
 
 func (q queries) SyncRunGet(ctx context.Context, id string) (*store.SyncRun, error) {
-	r, err := scanSyncRun(q.db.QueryRow(ctx, syncRunSelect+` WHERE r.id = $1`, id))
+	r, err := scanSyncRun(q.db.QueryRow(ctx, syncRunSelect+` WHERE r.id = $1`+q.lockRow("r"), id))
 	return r, notFound(err, "sync run "+id)
 }
 
 func (q queries) SyncRunActive(ctx context.Context, connectionID string) (*store.SyncRun, error) {
 	r, err := scanSyncRun(q.db.QueryRow(ctx, syncRunSelect+`
-		WHERE r.connection_id = $1 AND r.status IN ('queued', 'running')`, connectionID))
+		WHERE r.connection_id = $1 AND r.status IN ('queued', 'running')`+q.lockRow("r"), connectionID))
 	return r, notFound(err, "active sync run of "+connectionID)
 }
 
@@ -561,7 +591,7 @@ func scanWebhook(row pgx.Row) (*store.Webhook, error) {
 }
 
 func (q queries) WebhookGet(ctx context.Context, id string) (*store.Webhook, error) {
-	w, err := scanWebhook(q.db.QueryRow(ctx, webhookSelect+` WHERE id = $1`, id))
+	w, err := scanWebhook(q.db.QueryRow(ctx, webhookSelect+` WHERE id = $1`+q.lockRow(""), id))
 	return w, notFound(err, "webhook "+id)
 }
 
@@ -617,7 +647,7 @@ func (q queries) DeliveryList(ctx context.Context, p store.DeliveryListParams) (
 func (q queries) IdempotencyGet(ctx context.Context, apiKeyID, key string) (*store.IdempotencyRecord, error) {
 	var r store.IdempotencyRecord
 	err := q.db.QueryRow(ctx, `SELECT api_key_id, key, method, path, request_hash, status, body, created_at
-		FROM idempotency_keys WHERE api_key_id = $1 AND key = $2`, apiKeyID, key).
+		FROM idempotency_keys WHERE api_key_id = $1 AND key = $2`+q.lockRow(""), apiKeyID, key).
 		Scan(&r.APIKeyID, &r.Key, &r.Method, &r.Path, &r.RequestHash, &r.Status, &r.Body, &r.CreatedAt)
 	if err != nil {
 		return nil, notFound(err, "idempotency key")

@@ -130,6 +130,38 @@ func enrollmentData(r lms.CourseEnrollment) ([]byte, error) {
 	return json.Marshal(r)
 }
 
+// EnrollmentStates, in a write transaction, first takes a lock on the
+// connection's records, held until commit. Callers read states to diff a
+// page against them and then write the page and its events (events.Apply);
+// SQLite's single writer makes that read and those writes one step. Under
+// READ COMMITTED two transactions touching the same connection (a sync page
+// and an API write-back) could both diff against the same old state and
+// both raise "created" for one record. The lock makes the second wait and
+// diff against the first's result. Syncs of different connections do not
+// wait for each other. The lock and the read travel in one round trip.
+func (t *tx) EnrollmentStates(ctx context.Context, connectionID string, ids []string) (map[string]store.EnrollmentState, error) {
+	if len(ids) == 0 {
+		return map[string]store.EnrollmentState{}, nil
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, enrollmentDiffLockClass, connectionID)
+	batch.Queue(enrollmentStatesSQL, connectionID, ids)
+	results := t.db.SendBatch(ctx, batch)
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return nil, fmt.Errorf("lock the records of connection %s: %w", connectionID, err)
+	}
+	rows, err := results.Query()
+	if err != nil {
+		return nil, err
+	}
+	states, err := scanEnrollmentStates(rows, len(ids))
+	if err != nil {
+		return nil, err
+	}
+	return states, results.Close()
+}
+
 // lastPerKey drops all but the last of rows sharing a key, keeping the
 // position of the first: PostgreSQL refuses to update one row twice in one
 // INSERT ... ON CONFLICT, while SQLite applies the rows in turn, so the last
