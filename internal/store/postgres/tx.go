@@ -20,8 +20,6 @@ type tx struct{ queries }
 // rows) is one statement, so one round trip.
 const upsertChunk = 5000
 
-func jsonBytes(v any) ([]byte, error) { return json.Marshal(v) }
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
@@ -44,11 +42,11 @@ func affected(n int64, what string) error {
 // SQLite.
 
 func (t *tx) ConnectionCreate(ctx context.Context, c *store.Connection) error {
-	settings, err := jsonBytes(c.Settings)
+	settings, err := json.Marshal(c.Settings)
 	if err != nil {
 		return err
 	}
-	names, err := jsonBytes(nonNil(c.SecretNames))
+	names, err := json.Marshal(nonNil(c.SecretNames))
 	if err != nil {
 		return err
 	}
@@ -70,11 +68,11 @@ func (t *tx) ConnectionCreate(ctx context.Context, c *store.Connection) error {
 }
 
 func (t *tx) ConnectionUpdate(ctx context.Context, c *store.Connection) error {
-	settings, err := jsonBytes(c.Settings)
+	settings, err := json.Marshal(c.Settings)
 	if err != nil {
 		return err
 	}
-	names, err := jsonBytes(nonNil(c.SecretNames))
+	names, err := json.Marshal(nonNil(c.SecretNames))
 	if err != nil {
 		return err
 	}
@@ -368,7 +366,7 @@ func (t *tx) CourseUpsertMany(ctx context.Context, connectionID string, courses 
 }
 
 func (t *tx) SyncRunCreate(ctx context.Context, r *store.SyncRun) error {
-	stats, err := jsonBytes(r.Stats)
+	stats, err := json.Marshal(r.Stats)
 	if err != nil {
 		return err
 	}
@@ -387,7 +385,7 @@ func (t *tx) SyncRunCreate(ctx context.Context, r *store.SyncRun) error {
 }
 
 func (t *tx) SyncRunUpdate(ctx context.Context, r *store.SyncRun) error {
-	stats, err := jsonBytes(r.Stats)
+	stats, err := json.Marshal(r.Stats)
 	if err != nil {
 		return err
 	}
@@ -439,7 +437,9 @@ func checkpointTime(r *store.SyncRun) time.Time {
 //
 // The price is that event-appending transactions are serialised from their
 // EventAppend to their commit; callers append events last, just before
-// committing, so that window is one short statement plus the commit. A
+// committing, so that window is one short statement plus the commit (and
+// after the per-connection lock of EnrollmentStates, so that the two locks
+// are always taken in one order and cannot deadlock). A
 // commit-ordered design without the lock (readers stopping below the oldest
 // in-flight transaction, pg_snapshot_xmin) would need a cursor of more than
 // one number, which the feed's API does not have.
@@ -498,7 +498,7 @@ func (t *tx) EventAppend(ctx context.Context, events []store.Event) error {
 }
 
 func (t *tx) WebhookCreate(ctx context.Context, w *store.Webhook) error {
-	events, err := jsonBytes(nonNil(w.Events))
+	events, err := json.Marshal(nonNil(w.Events))
 	if err != nil {
 		return err
 	}
@@ -510,7 +510,7 @@ func (t *tx) WebhookCreate(ctx context.Context, w *store.Webhook) error {
 }
 
 func (t *tx) WebhookUpdate(ctx context.Context, w *store.Webhook) error {
-	events, err := jsonBytes(nonNil(w.Events))
+	events, err := json.Marshal(nonNil(w.Events))
 	if err != nil {
 		return err
 	}
