@@ -72,13 +72,18 @@ type enrollmentActionInput struct {
 	IdempotencyHeader
 }
 
-// writeOutput is the answer to every write: the enrollment as stored after
-// the LMS's answer.
-type writeOutput struct {
+// writeAnswer is the answer to a write; B is its body, built from the
+// enrollment as stored after the LMS's answer.
+type writeAnswer[B any] struct {
 	Status   int
 	Replayed string `header:"Idempotent-Replayed" doc:"true when this is the stored answer to an earlier request with the same Idempotency-Key."`
-	Body     lms.CourseEnrollment
+	Body     B
 }
+
+// writeOutput answers most writes with the enrollment itself.
+type writeOutput = writeAnswer[lms.CourseEnrollment]
+
+func sameRecord(e lms.CourseEnrollment) lms.CourseEnrollment { return e }
 
 // writeErrors are the answers every write can give besides the ones op adds.
 var writeErrors = []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity,
@@ -155,6 +160,8 @@ func (s *Server) registerWrites() {
 			return s.execute(ctx, w, in.IdempotencyKey, writeRequest{Method: http.MethodDelete,
 				Path: "/v1/connections/" + in.CID + "/course-enrollments/" + in.ID, Params: map[string]string{"mode": in.Mode}})
 		})
+
+	s.registerLessonAttempts()
 
 	for _, action := range []string{"accept", "reject"} {
 		huma.Register(s.api, op("connection-enrollments-"+action, http.MethodPost, "/v1/connections/{cid}/course-enrollments/{id}/"+action,
@@ -294,6 +301,12 @@ func (s *Server) patchWrite(c *store.Connection, r provider.Reader, id string, b
 // the LMS's answer stored with its events and the idempotency outcome in one
 // transaction.
 func (s *Server) execute(ctx context.Context, w *write, idemKey string, req writeRequest) (*writeOutput, error) {
+	return execute(ctx, s, w, idemKey, req, sameRecord)
+}
+
+// execute runs a checked write whose answer body wrap builds from the
+// stored enrollment.
+func execute[B any](ctx context.Context, s *Server, w *write, idemKey string, req writeRequest, wrap func(lms.CourseEnrollment) B) (*writeAnswer[B], error) {
 	var ticket *idempotencyTicket
 	if idemKey != "" {
 		k := apiKeyFrom(ctx)
@@ -305,7 +318,7 @@ func (s *Server) execute(ctx context.Context, w *write, idemKey string, req writ
 			return nil, err
 		}
 		if replay != nil {
-			return replayAnswer(replay)
+			return replayAnswer[B](replay)
 		}
 		ticket = t
 	}
@@ -328,7 +341,7 @@ func (s *Server) execute(ctx context.Context, w *write, idemKey string, req writ
 	if w.related {
 		records = append(records, s.supersededAttempts(lctx, w, rec)...)
 	}
-	var out writeOutput
+	var out writeAnswer[B]
 	err = s.deps.Store.InTx(lctx, func(tx store.Tx) error {
 		if _, err := events.Apply(lctx, tx, events.ApplyParams{ConnectionID: w.conn.ID, Records: records, Now: s.now(), Source: "api"}); err != nil {
 			return err
@@ -337,7 +350,7 @@ func (s *Server) execute(ctx context.Context, w *write, idemKey string, req writ
 		if err != nil {
 			return err
 		}
-		out = writeOutput{Status: w.status, Body: s.effective(stored.Record)}
+		out = writeAnswer[B]{Status: w.status, Body: wrap(s.effective(stored.Record))}
 		if ticket == nil {
 			return nil
 		}
@@ -358,7 +371,7 @@ func (s *Server) execute(ctx context.Context, w *write, idemKey string, req writ
 }
 
 // replayAnswer turns a stored answer back into the response it was.
-func replayAnswer(r *idempotencyReplay) (*writeOutput, error) {
+func replayAnswer[B any](r *idempotencyReplay) (*writeAnswer[B], error) {
 	if r.status >= 400 {
 		var p Problem
 		if err := json.Unmarshal(r.body, &p); err != nil {
@@ -367,7 +380,7 @@ func replayAnswer(r *idempotencyReplay) (*writeOutput, error) {
 		p.GetHeaders().Set("Idempotent-Replayed", "true")
 		return nil, &p
 	}
-	out := &writeOutput{Status: r.status, Replayed: "true"}
+	out := &writeAnswer[B]{Status: r.status, Replayed: "true"}
 	if err := json.Unmarshal(r.body, &out.Body); err != nil {
 		return nil, fmt.Errorf("idempotency: stored answer: %w", err)
 	}
@@ -403,4 +416,136 @@ func (s *Server) supersededAttempts(ctx context.Context, w *write, rec *lms.Cour
 		out = append(out, *again)
 	}
 	return out
+}
+
+// LessonAttemptRequest starts an attempt of a lesson of the enrollment's
+// course (Absorb), and finishes it at once when status is given.
+type LessonAttemptRequest struct {
+	LessonID string `json:"lesson_id" minLength:"1" doc:"The LMS's id of the lesson."`
+	LessonAttemptFinish
+}
+
+// LessonAttemptFinish ends a lesson attempt.
+type LessonAttemptFinish struct {
+	Status      string     `json:"status,omitempty" enum:"in_progress,completed,failed" doc:"Outcome of the attempt (Absorb 1, 3, 5)."`
+	Score       *float64   `json:"score,omitempty" minimum:"0" maximum:"100" doc:"Score 0-100 of the attempt."`
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+}
+
+// LessonAttempt is the answer to a lesson-attempt write: the attempt and the
+// course enrollment as the LMS has it afterwards.
+type LessonAttempt struct {
+	AttemptID  string               `json:"attempt_id" doc:"The LMS's id of the attempt; finish it with PUT .../lesson-attempts/{attempt_id}."`
+	Finished   bool                 `json:"finished" doc:"Whether the attempt was finished by this request."`
+	Enrollment lms.CourseEnrollment `json:"enrollment"`
+}
+
+type lessonAttemptStartInput struct {
+	CID string `path:"cid" doc:"Connection id."`
+	ID  string `path:"id" doc:"The LMS's enrollment id."`
+	IdempotencyHeader
+	Body LessonAttemptRequest
+}
+
+type lessonAttemptFinishInput struct {
+	CID       string `path:"cid" doc:"Connection id."`
+	ID        string `path:"id" doc:"The LMS's enrollment id."`
+	AttemptID string `path:"attempt_id" doc:"The LMS's attempt id."`
+	IdempotencyHeader
+	Body LessonAttemptFinish
+}
+
+// attemptStatus maps an attempt outcome to Absorb's code (seed 003).
+func attemptStatus(s string) int {
+	switch s {
+	case "in_progress":
+		return 1
+	case "completed":
+		return 3
+	case "failed":
+		return 5
+	}
+	return 0
+}
+
+func (f LessonAttemptFinish) params(attemptID string) provider.LessonAttemptFinishParams {
+	return provider.LessonAttemptFinishParams{AttemptID: attemptID, Status: attemptStatus(f.Status), Score: f.Score,
+		StartedAt: f.StartedAt, CompletedAt: f.CompletedAt}
+}
+
+func (s *Server) registerLessonAttempts() {
+	attempter := func(c *store.Connection, r provider.Reader) (provider.LessonAttempter, error) {
+		la, ok := r.(provider.LessonAttempter)
+		if !ok {
+			return nil, capabilityMissing(c.Provider, lms.CapabilityLessonAttempts, c.Provider+" has no lesson attempts in its API")
+		}
+		return la, nil
+	}
+	huma.Register(s.api, withStatus(op("connection-enrollments-lesson-attempt-start", http.MethodPost,
+		"/v1/connections/{cid}/course-enrollments/{id}/lesson-attempts",
+		"Start a lesson attempt (and finish it when status is given); capability lesson_attempts", "course-enrollments", writeErrors...), http.StatusCreated),
+		func(ctx context.Context, in *lessonAttemptStartInput) (*writeAnswer[LessonAttempt], error) {
+			c, r, err := s.connector(ctx, in.CID)
+			if err != nil {
+				return nil, err
+			}
+			la, err := attempter(c, r)
+			if err != nil {
+				return nil, err
+			}
+			var attemptID string
+			w := &write{conn: c, r: r, status: http.StatusCreated, call: func(ctx context.Context) (*lms.CourseEnrollment, error) {
+				e, err := r.EnrollmentGet(ctx, in.ID)
+				if err != nil {
+					return nil, err
+				}
+				if e.User == nil || e.Course == nil {
+					return nil, fmt.Errorf("enrollment %s has no user or course to address the lesson", in.ID)
+				}
+				attemptID, err = la.LessonAttemptStart(ctx, provider.LessonAttemptParams{UserID: e.User.ID, CourseID: e.Course.ID, LessonID: in.Body.LessonID})
+				if err != nil {
+					return nil, err
+				}
+				if in.Body.Status != "" {
+					if err := la.LessonAttemptFinish(ctx, in.Body.params(attemptID)); err != nil {
+						return nil, err
+					}
+				}
+				return r.EnrollmentGet(ctx, in.ID)
+			}}
+			return execute(ctx, s, w, in.IdempotencyKey, writeRequest{Method: http.MethodPost,
+				Path: "/v1/connections/" + in.CID + "/course-enrollments/" + in.ID + "/lesson-attempts", Params: in.Body},
+				func(e lms.CourseEnrollment) LessonAttempt {
+					return LessonAttempt{AttemptID: attemptID, Finished: in.Body.Status != "", Enrollment: e}
+				})
+		})
+	huma.Register(s.api, op("connection-enrollments-lesson-attempt-finish", http.MethodPut,
+		"/v1/connections/{cid}/course-enrollments/{id}/lesson-attempts/{attempt_id}",
+		"Finish a lesson attempt; capability lesson_attempts", "course-enrollments", writeErrors...),
+		func(ctx context.Context, in *lessonAttemptFinishInput) (*writeAnswer[LessonAttempt], error) {
+			c, r, err := s.connector(ctx, in.CID)
+			if err != nil {
+				return nil, err
+			}
+			la, err := attempter(c, r)
+			if err != nil {
+				return nil, err
+			}
+			if in.Body.Status == "" {
+				return nil, validationProblem("status is required to finish an attempt",
+					&huma.ErrorDetail{Location: "body.status", Message: "give in_progress, completed or failed"})
+			}
+			w := &write{conn: c, r: r, status: http.StatusOK, call: func(ctx context.Context) (*lms.CourseEnrollment, error) {
+				if err := la.LessonAttemptFinish(ctx, in.Body.params(in.AttemptID)); err != nil {
+					return nil, err
+				}
+				return r.EnrollmentGet(ctx, in.ID)
+			}}
+			return execute(ctx, s, w, in.IdempotencyKey, writeRequest{Method: http.MethodPut,
+				Path: "/v1/connections/" + in.CID + "/course-enrollments/" + in.ID + "/lesson-attempts/" + in.AttemptID, Params: in.Body},
+				func(e lms.CourseEnrollment) LessonAttempt {
+					return LessonAttempt{AttemptID: in.AttemptID, Finished: true, Enrollment: e}
+				})
+		})
 }

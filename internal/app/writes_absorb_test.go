@@ -168,3 +168,68 @@ func TestWriteBackAbsorb(t *testing.T) {
 		t.Fatalf("outage: %d Retry-After %q\n%s", res.Status, res.Header.Get("Retry-After"), res.Body)
 	}
 }
+
+// TestLessonAttemptsAbsorb starts and finishes lesson attempts through the
+// API and confirms them through Absorb's own API.
+func TestLessonAttemptsAbsorb(t *testing.T) {
+	sim, err := absorbsim.New(absorbsim.Config{Seed: 6, Enrollments: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startSim(t, sim.Handler())
+	const password = "absorb-sim-password"
+	v := &vendor{t: t, base: base, header: absorbHeader(t, base, absorbsim.DefaultAPIKey, "admin", password)}
+	s := startWriteServer(t, nil)
+	cid := s.connect(t, map[string]any{"provider": "absorb", "name": "absorb",
+		"settings":    map[string]string{"base_url": base},
+		"credentials": map[string]string{"api_key": absorbsim.DefaultAPIKey, "username": "admin", "password": password}})
+	uid, courseID := absorbTarget(t, v)
+	path := "/v1/connections/" + cid + "/course-enrollments"
+	id := str(want(t, s.do("POST", path, s.Key, map[string]any{"user_id": uid, "course_id": courseID}), 201), "id")
+	var lessons []map[string]any
+	v.mustGet("/users/"+uid+"/enrollments/"+courseID+"/lessons", &lessons)
+	if len(lessons) < 2 {
+		t.Fatalf("course %s has %d lessons, want 2", courseID, len(lessons))
+	}
+	attempts := func(lessonID string) []map[string]any {
+		var out []map[string]any
+		v.mustGet("/users/"+uid+"/enrollments/"+courseID+"/lessons/"+lessonID+"/attempts", &out)
+		return out
+	}
+
+	// Start and finish in one request.
+	l0 := str(lessons[0], "lessonId")
+	got := want(t, s.do("POST", path+"/"+id+"/lesson-attempts", s.Key,
+		map[string]any{"lesson_id": l0, "status": "completed", "score": 90}), 201)
+	a0 := str(got, "attempt_id")
+	if a0 == "" || got["finished"] != true || str(got, "enrollment", "id") != id {
+		t.Fatalf("attempt answered %v", got)
+	}
+	if as := attempts(l0); len(as) != 1 || str(as[0], "id") != a0 || str(as[0], "status") != "3" || str(as[0], "score") != "90" {
+		t.Fatalf("Absorb holds attempts %v", as)
+	}
+
+	// Start, then finish failed.
+	l1 := str(lessons[1], "lessonId")
+	started := want(t, s.do("POST", path+"/"+id+"/lesson-attempts", s.Key, map[string]any{"lesson_id": l1}), 201)
+	a1 := str(started, "attempt_id")
+	if started["finished"] != false {
+		t.Fatalf("start answered %v", started)
+	}
+	if as := attempts(l1); len(as) != 1 || str(as[0], "status") != "1" {
+		t.Fatalf("Absorb holds attempts %v after a start", as)
+	}
+	wantProblem(t, s.do("PUT", path+"/"+id+"/lesson-attempts/"+a1, s.Key, map[string]any{"score": 20}), 400, "validation")
+	finished := want(t, s.do("PUT", path+"/"+id+"/lesson-attempts/"+a1, s.Key, map[string]any{"status": "failed", "score": 20}), 200)
+	if str(finished, "attempt_id") != a1 || finished["finished"] != true {
+		t.Fatalf("finish answered %v", finished)
+	}
+	if as := attempts(l1); len(as) != 1 || str(as[0], "status") != "5" || str(as[0], "score") != "20" {
+		t.Fatalf("Absorb holds attempts %v after a finish", as)
+	}
+	// The enrollment as the LMS has it afterwards is what is stored.
+	stored := want(t, s.do("GET", path+"/"+id, s.ReadKey, nil), 200)
+	if str(stored, "status") != str(finished, "enrollment", "status") {
+		t.Fatalf("stored %v, answered %v", stored["status"], str(finished, "enrollment", "status"))
+	}
+}
