@@ -30,6 +30,9 @@ import (
 // Idempotency-Key, replayed to the retry).
 const writeTimeout = 3 * time.Minute
 
+// modeConclude is the DELETE mode that completes rather than withdraws.
+const modeConclude = "conclude"
+
 // EnrollRequest asks the LMS to enroll a user.
 type EnrollRequest struct {
 	UserID    string     `json:"user_id" minLength:"1" doc:"The LMS's id of the user."`
@@ -62,7 +65,7 @@ type enrollmentPatchInput struct {
 type withdrawInput struct {
 	CID  string `path:"cid" doc:"Connection id."`
 	ID   string `path:"id" doc:"The LMS's enrollment id."`
-	Mode string `query:"mode" doc:"How to withdraw, where the LMS has several (GET /v1/capabilities lists withdraw_modes): Canvas delete (default) or deactivate; Absorb unenroll; DigitalChalk eject."`
+	Mode string `query:"mode" doc:"How to withdraw, where the LMS has several (GET /v1/capabilities lists withdraw_modes): Canvas delete (default) or deactivate; Absorb unenroll; DigitalChalk eject. conclude ends the enrollment as completed instead, where the connector can complete (capability complete)."`
 	IdempotencyHeader
 }
 
@@ -146,7 +149,21 @@ func (s *Server) registerWrites() {
 			if err != nil {
 				return nil, err
 			}
+			req := writeRequest{Method: http.MethodDelete, Path: "/v1/connections/" + in.CID + "/course-enrollments/" + in.ID,
+				Params: map[string]string{"mode": in.Mode}}
 			wd, ok := r.(provider.Withdrawer)
+			if in.Mode == modeConclude && (!ok || !slices.Contains(wd.WithdrawModes(), modeConclude)) {
+				// DESIGN.md lists conclude among the removal modes: it ends
+				// the enrollment as completed (Canvas task=conclude).
+				cp, ok := r.(provider.Completer)
+				if !ok {
+					return nil, capabilityMissing(c.Provider, lms.CapabilityComplete, c.Provider+" cannot conclude (complete) enrollments through its API")
+				}
+				w := &write{conn: c, r: r, status: http.StatusOK, call: func(ctx context.Context) (*lms.CourseEnrollment, error) {
+					return cp.Complete(ctx, in.ID)
+				}}
+				return s.execute(ctx, w, in.IdempotencyKey, req)
+			}
 			if !ok {
 				return nil, capabilityMissing(c.Provider, lms.CapabilityWithdraw, c.Provider+" cannot withdraw learners through its API")
 			}
@@ -157,8 +174,7 @@ func (s *Server) registerWrites() {
 			w := &write{conn: c, r: r, status: http.StatusOK, call: func(ctx context.Context) (*lms.CourseEnrollment, error) {
 				return wd.Withdraw(ctx, provider.WithdrawParams{EnrollmentID: in.ID, Mode: in.Mode})
 			}}
-			return s.execute(ctx, w, in.IdempotencyKey, writeRequest{Method: http.MethodDelete,
-				Path: "/v1/connections/" + in.CID + "/course-enrollments/" + in.ID, Params: map[string]string{"mode": in.Mode}})
+			return s.execute(ctx, w, in.IdempotencyKey, req)
 		})
 
 	s.registerLessonAttempts()

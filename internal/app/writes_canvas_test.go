@@ -95,7 +95,7 @@ func TestWriteBackCanvas(t *testing.T) {
 		canvas        string
 		event         string
 	}{
-		{"PATCH", "", map[string]any{"status": "completed"}, "completed", "completed", "enrollment.status_changed:completed"},
+		{"DELETE", "?mode=conclude", nil, "completed", "completed", "enrollment.status_changed:completed"},
 		{"DELETE", "?mode=deactivate", nil, "withdrawn", "inactive", "enrollment.status_changed:withdrawn"},
 		{"PATCH", "", map[string]any{"status": "enrolled"}, "enrolled", "active", "enrollment.status_changed:enrolled"},
 		{"PATCH", "", map[string]any{"status": "withdrawn"}, "withdrawn", "deleted", "enrollment.status_changed:withdrawn"},

@@ -162,6 +162,7 @@ func TestWriteBackDigitalChalk(t *testing.T) {
 		{"PATCH", path + "/" + id, map[string]any{"status": "completed"}, "complete"},
 		{"PATCH", path + "/" + id, map[string]any{"status": "enrolled"}, "reactivate"},
 		{"POST", path + "/" + id + "/accept", nil, "invitation"},
+		{"DELETE", path + "/" + id + "?mode=conclude", nil, "complete"},
 		{"POST", path + "/" + id + "/lesson-attempts", map[string]any{"lesson_id": "l1"}, "lesson_attempts"},
 	} {
 		p := wantProblem(t, s.do(sc.method, sc.path, s.Key, sc.body), 422, "capability-missing")
