@@ -98,6 +98,7 @@ func New(deps Deps) *Server {
 	s.registerWrites()
 	s.registerPeople()
 	s.registerProviders()
+	s.registerSyncs()
 	s.mux.HandleFunc("/", s.notFound)
 	s.handler = s.instrument(s.mux)
 	return s

@@ -22,6 +22,7 @@ import (
 
 	"github.com/registrarhq/registrar/internal/api"
 	"github.com/registrarhq/registrar/internal/httpx"
+	"github.com/registrarhq/registrar/internal/jobs"
 	"github.com/registrarhq/registrar/internal/provider"
 	"github.com/registrarhq/registrar/internal/provider/absorb"
 	"github.com/registrarhq/registrar/internal/provider/canvas"
@@ -30,6 +31,7 @@ import (
 	"github.com/registrarhq/registrar/internal/store"
 	"github.com/registrarhq/registrar/internal/store/postgres"
 	"github.com/registrarhq/registrar/internal/store/sqlite"
+	"github.com/registrarhq/registrar/internal/syncer"
 )
 
 // Version is the build's version, set with -ldflags at release time.
@@ -50,6 +52,24 @@ type Config struct {
 	Now       func() time.Time
 	// HTTP overrides connector HTTP options (tests shorten retries).
 	HTTP httpx.Options
+	// Sync tunes the sync engine and its jobs; zero values take defaults.
+	Sync SyncConfig
+}
+
+// SyncConfig holds the sync engine's settings (see syncer.Config and
+// jobs.Work for their meaning and defaults).
+type SyncConfig struct {
+	MaxFailure     time.Duration
+	HeartbeatEvery time.Duration
+	StaleAfter     time.Duration
+	FullEvery      time.Duration
+	Overlap        time.Duration
+	// PollEvery is how soon a queued job starts (default 500 ms).
+	PollEvery time.Duration
+	// ScheduleEvery is how often due syncs are looked for (default 30 s).
+	ScheduleEvery time.Duration
+	// Workers bounds concurrent sync runs (default 4).
+	Workers int
 }
 
 func (c *Config) defaults() {
@@ -127,8 +147,14 @@ type App struct {
 	Secrets *secrets.Box
 	API     *api.Server
 	Metrics *prometheus.Registry
+	// Syncer runs syncs; Jobs is the River queue that works them in Serve.
+	Syncer *syncer.Syncer
+	Jobs   *jobs.Jobs
 
 	connectors *connectorCache
+	// work is what Serve's job workers run. Packages with background work
+	// add their workers and periodic jobs here, in New (see package jobs).
+	work jobs.Work
 }
 
 // New opens everything a server needs.
@@ -150,11 +176,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	for _, d := range Providers() {
 		a.connectors.defs[d.Name] = d
 	}
+	if err := a.openSyncs(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.API = api.New(api.Deps{
 		Store:      st,
 		Secrets:    box,
 		Providers:  Providers(),
 		Connectors: a.connectors,
+		Syncs:      a.Syncer,
 		Metrics:    reg,
 		Logger:     cfg.Logger,
 		Now:        cfg.Now,
@@ -165,6 +196,44 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 
 // Close releases the store.
 func (a *App) Close() error { return a.Store.Close() }
+
+// openSyncs builds the job queue (migrating River's tables) and the sync
+// engine. On SQLite every process using the data directory is on this host,
+// so a file lock there proves a sync owner alive; PostgreSQL replicas rely
+// on heartbeats.
+func (a *App) openSyncs(ctx context.Context) error {
+	cfg := a.Config
+	q, err := jobs.Open(ctx, jobs.Config{Store: a.Store, Logger: cfg.Logger, PollEvery: cfg.Sync.PollEvery})
+	if err != nil {
+		return err
+	}
+	var locker syncer.Locker
+	if cfg.DatabaseURL == "" {
+		locker = syncer.NewFileLocker(filepath.Join(cfg.DataDir, "locks"))
+	}
+	sy, err := syncer.New(syncer.Config{
+		Store: a.Store, Connectors: a.connectors, Enqueuer: q, Locker: locker, Now: cfg.Now, Logger: cfg.Logger,
+		Metrics: a.Metrics, MaxFailure: cfg.Sync.MaxFailure, HeartbeatEvery: cfg.Sync.HeartbeatEvery,
+		StaleAfter: cfg.Sync.StaleAfter, FullEvery: cfg.Sync.FullEvery, Overlap: cfg.Sync.Overlap,
+	})
+	if err != nil {
+		return err
+	}
+	a.Jobs, a.Syncer = q, sy
+	a.work = jobs.Work{Sync: sy, ScheduleEvery: cfg.Sync.ScheduleEvery, SyncWorkers: cfg.Sync.Workers}
+	return nil
+}
+
+// startJobs resumes the runs a previous process left and starts the job
+// workers (sync runs, the schedule, and the registered workers).
+func (a *App) startJobs(ctx context.Context) error {
+	if n, err := a.Syncer.Recover(ctx); err != nil {
+		return fmt.Errorf("resume sync runs: %w", err)
+	} else if n > 0 {
+		a.Config.Logger.Info("resuming sync runs left by a previous process", "runs", n)
+	}
+	return a.Jobs.Start(ctx, a.work)
+}
 
 // Connector returns the connector of a stored connection.
 func (a *App) Connector(ctx context.Context, c *store.Connection) (provider.Reader, error) {
@@ -219,6 +288,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Config.Logger.Handler(), slog.LevelWarn),
 	}
+	// Workers run on their own context: the shutdown below stops them after
+	// the last request, so a sync runs until Stop and then checkpoints.
+	if err := a.startJobs(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Jobs.Stop(stopCtx); err != nil {
+			a.Config.Logger.Warn("job workers did not stop cleanly", "err", err)
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
