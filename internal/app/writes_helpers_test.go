@@ -22,13 +22,17 @@ import (
 
 // startWriteServer is startServer with connector retries cut short, so that
 // an LMS outage answers within a test's patience instead of httpx's minute,
-// and with the given clock (nil: the real one).
+// with the given clock (nil: the real one), and with syncs held back.
 func startWriteServer(t *testing.T, now func() time.Time) *server {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{DataDir: dir, Now: now, HTTP: httpx.Options{MaxAttempts: 2, BaseBackoff: time.Millisecond,
-		MaxBackoff: 5 * time.Millisecond, MaxElapsed: 5 * time.Second, Timeout: 5 * time.Second}})
+		MaxBackoff: 5 * time.Millisecond, MaxElapsed: 5 * time.Second, Timeout: 5 * time.Second},
+		// Write-back is tested alone: the first sync a new connection
+		// queues stays queued, so it cannot interleave with the writes
+		// whose events the tests count.
+		Sync: app.SyncConfig{PollEvery: time.Hour, ScheduleEvery: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
