@@ -122,6 +122,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newMigrateCommand(g),
 		newAPIKeyCommand(g),
 		newConnectionsCommand(g),
+		newSyncCommand(g),
 		newEnrollmentsCommand(),
 		newSimCommand(),
 		newVersionCommand(),
