@@ -239,6 +239,12 @@ func (d *Deliverer) Deliver(ctx context.Context, webhookID string) (Result, erro
 				attempt = last.Attempt + 1
 			}
 			out := d.send(ctx, w, key, e)
+			if err := ctx.Err(); err != nil {
+				// Registrar is stopping (or the job ran out of time): that
+				// says nothing about the endpoint, so no attempt is
+				// recorded and the event goes again next time.
+				return res, err
+			}
 			rec, stop, err := d.record(ctx, w.ID, e, attempt, out, &res)
 			if err != nil || stop {
 				return res, err
