@@ -28,7 +28,8 @@ type testServer struct {
 func startServer(t *testing.T) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{DataDir: t.TempDir()})
+	// The connections point nowhere: their first sync stays queued.
+	a, err := app.New(ctx, app.Config{DataDir: t.TempDir(), Sync: app.SyncConfig{PollEvery: time.Hour, ScheduleEvery: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
