@@ -51,7 +51,7 @@ func TestWriteBackAbsorb(t *testing.T) {
 	const password = "absorb-sim-password"
 	v := &vendor{t: t, base: base, header: absorbHeader(t, base, absorbsim.DefaultAPIKey, "admin", password)}
 	s := startWriteServer(t, nil)
-	cid := s.connect(t, map[string]any{"provider": "absorb", "name": "absorb",
+	cid := s.connectSynced(t, map[string]any{"provider": "absorb", "name": "absorb",
 		"settings":    map[string]string{"base_url": base},
 		"credentials": map[string]string{"api_key": absorbsim.DefaultAPIKey, "username": "admin", "password": password}})
 	uid, courseID := absorbTarget(t, v)
@@ -180,7 +180,7 @@ func TestLessonAttemptsAbsorb(t *testing.T) {
 	const password = "absorb-sim-password"
 	v := &vendor{t: t, base: base, header: absorbHeader(t, base, absorbsim.DefaultAPIKey, "admin", password)}
 	s := startWriteServer(t, nil)
-	cid := s.connect(t, map[string]any{"provider": "absorb", "name": "absorb",
+	cid := s.connectSynced(t, map[string]any{"provider": "absorb", "name": "absorb",
 		"settings":    map[string]string{"base_url": base},
 		"credentials": map[string]string{"api_key": absorbsim.DefaultAPIKey, "username": "admin", "password": password}})
 	uid, courseID := absorbTarget(t, v)

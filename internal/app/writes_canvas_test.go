@@ -40,7 +40,7 @@ func startCanvas(t *testing.T, s *server, seed uint64) (*canvassim.Sim, *vendor,
 		t.Fatal(err)
 	}
 	base := startSim(t, sim.Handler())
-	cid := s.connect(t, map[string]any{"provider": "canvas", "name": fmt.Sprint("canvas-", seed),
+	cid := s.connectSynced(t, map[string]any{"provider": "canvas", "name": fmt.Sprint("canvas-", seed),
 		"settings": map[string]string{"base_url": base, "account_id": "1"}, "credentials": map[string]string{"token": "canvas-sim-token"}})
 	return sim, &vendor{t: t, base: base, header: bearer("canvas-sim-token")}, cid
 }

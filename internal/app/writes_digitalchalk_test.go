@@ -52,7 +52,7 @@ func TestWriteBackDigitalChalk(t *testing.T) {
 	base := startSim(t, sim.Handler()) + "/dc/api/v5"
 	v := &vendor{t: t, base: base, header: bearer("dc-sim-token")}
 	s := startWriteServer(t, nil)
-	cid := s.connect(t, map[string]any{"provider": "digitalchalk", "name": "dc",
+	cid := s.connectSynced(t, map[string]any{"provider": "digitalchalk", "name": "dc",
 		"settings": map[string]string{"base_url": base}, "credentials": map[string]string{"token": "dc-sim-token"}})
 	uid, oid, mark := dcTarget(t, v, sim)
 	path := "/v1/connections/" + cid + "/course-enrollments"

@@ -22,17 +22,16 @@ import (
 
 // startWriteServer is startServer with connector retries cut short, so that
 // an LMS outage answers within a test's patience instead of httpx's minute,
-// with the given clock (nil: the real one), and with syncs held back.
+// and with the given clock (nil: the real one).
 func startWriteServer(t *testing.T, now func() time.Time) *server {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{DataDir: dir, Now: now, HTTP: httpx.Options{MaxAttempts: 2, BaseBackoff: time.Millisecond,
 		MaxBackoff: 5 * time.Millisecond, MaxElapsed: 5 * time.Second, Timeout: 5 * time.Second},
-		// Write-back is tested alone: the first sync a new connection
-		// queues stays queued, so it cannot interleave with the writes
-		// whose events the tests count.
-		Sync: app.SyncConfig{PollEvery: time.Hour, ScheduleEvery: time.Hour}})
+		// The first sync of a new connection runs at once (connectSynced
+		// waits for it); no scheduled sync comes during a test.
+		Sync: app.SyncConfig{PollEvery: 20 * time.Millisecond, ScheduleEvery: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +81,40 @@ func (s *server) connect(t *testing.T, body map[string]any) string {
 		t.Fatalf("create connection: %d %s", res.Status, res.Body)
 	}
 	return res.JSON(t)["id"].(string)
+}
+
+// connectSynced creates a connection and waits for the first sync that its
+// creation starts, so that the writes of a test run alone: a sync page read
+// before a write and stored after it would otherwise race the write's
+// events. Without a sync engine no run appears, and it returns soon.
+func (s *server) connectSynced(t *testing.T, body map[string]any) string {
+	t.Helper()
+	cid := s.connect(t, body)
+	deadline := time.Now().Add(30 * time.Second)
+	for seen := false; time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var runs struct {
+			Data []struct{ Status, Error string }
+		}
+		res := s.do("GET", "/v1/connections/"+cid+"/sync-runs", s.ReadKey, nil)
+		if res.Status != http.StatusOK || json.Unmarshal(res.Body, &runs) != nil {
+			t.Fatalf("sync runs: %d %s", res.Status, res.Body)
+		}
+		if len(runs.Data) == 0 {
+			if !seen && time.Until(deadline) < 27*time.Second {
+				return cid // no sync engine
+			}
+			continue
+		}
+		seen = true
+		switch runs.Data[0].Status {
+		case "succeeded":
+			return cid
+		case "failed":
+			t.Fatalf("the first sync failed: %s", runs.Data[0].Error)
+		}
+	}
+	t.Fatal("the first sync did not finish in 30 s")
+	return ""
 }
 
 // want checks an answer's status and returns its body as an object.

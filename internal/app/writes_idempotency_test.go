@@ -101,6 +101,33 @@ func TestIdempotentEnroll(t *testing.T) {
 		}
 	})
 
+	t.Run("concurrent requests with one key make one call", func(t *testing.T) {
+		before := posts()
+		if err := sim.Kit().SetFaults(simkit.Faults{Latency: simkit.Duration(200 * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+		defer sim.Kit().SetFaults(simkit.Faults{})
+		const n = 8
+		answers := make(chan *response, n)
+		for range n {
+			go func() { answers <- s.post(path, body, "enroll-burst") }()
+		}
+		fresh, busy := 0, 0
+		for range n {
+			switch res := <-answers; {
+			case res.Status == 201 && !replayed(res):
+				fresh++
+			case res.Status == 201, res.Status == 409:
+				busy++
+			default:
+				t.Errorf("answer %d %s", res.Status, res.Body)
+			}
+		}
+		if fresh != 1 || busy != n-1 || posts()-before != 1 {
+			t.Fatalf("%d fresh answers, %d in progress or replayed, %d POSTs; want 1, %d, 1", fresh, busy, posts()-before, n-1)
+		}
+	})
+
 	t.Run("an outage is not remembered: the retry calls the LMS", func(t *testing.T) {
 		if err := sim.Kit().SetFaults(simkit.Faults{FailRate: 1}); err != nil {
 			t.Fatal(err)
