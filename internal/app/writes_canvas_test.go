@@ -137,3 +137,44 @@ func TestWriteBackCanvas(t *testing.T) {
 		t.Fatalf("outage: %d Retry-After %q\n%s", res.Status, res.Header.Get("Retry-After"), res.Body)
 	}
 }
+
+// TestInvitationsCanvas: with enroll_state=invited an enroll is an
+// invitation, which the API accepts or rejects as the invited user.
+func TestInvitationsCanvas(t *testing.T) {
+	s := startWriteServer(t, nil)
+	sim, err := canvassim.New(canvassim.Config{Seed: 8, Enrollments: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startSim(t, sim.Handler())
+	v := &vendor{t: t, base: base, header: bearer("canvas-sim-token")}
+	cid := s.connectSynced(t, map[string]any{"provider": "canvas", "name": "invites",
+		"settings":    map[string]string{"base_url": base, "account_id": "1", "enroll_state": "invited"},
+		"credentials": map[string]string{"token": "canvas-sim-token"}})
+	path := "/v1/connections/" + cid + "/course-enrollments"
+	var courses []map[string]any
+	v.mustGet("/api/v1/accounts/1/courses?per_page=100", &courses)
+	uid, _ := canvasTarget(t, v)
+
+	for i, tc := range []struct{ action, status, canvas string }{
+		{"accept", "enrolled", "active"},
+		{"reject", "withdrawn", "rejected"},
+	} {
+		course := fmt.Sprint(courses[i]["id"])
+		invited := want(t, s.do("POST", path, s.Key, map[string]any{"user_id": uid, "course_id": course}), 201)
+		id := str(invited, "id")
+		if str(invited, "status") != "assigned" || str(invited, "remote_status") != "invited" {
+			t.Fatalf("an invitation answered %v (%v)", invited["status"], invited["remote_status"])
+		}
+		got := want(t, s.do("POST", path+"/"+id+"/"+tc.action, s.Key, nil), 200)
+		if str(got, "status") != tc.status {
+			t.Fatalf("%s answered %v", tc.action, got["status"])
+		}
+		var rec map[string]any
+		v.mustGet("/api/v1/accounts/1/enrollments/"+id, &rec)
+		if str(rec, "enrollment_state") != tc.canvas {
+			t.Fatalf("%s: Canvas holds %v", tc.action, rec["enrollment_state"])
+		}
+		wantEvents(t, s, cid, id, "enrollment.created:assigned", "enrollment.status_changed:"+tc.status)
+	}
+}
