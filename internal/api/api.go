@@ -99,6 +99,8 @@ func New(deps Deps) *Server {
 	s.registerPeople()
 	s.registerProviders()
 	s.registerSyncs()
+	s.registerEvents()
+	s.registerWebhooks()
 	s.mux.HandleFunc("/", s.notFound)
 	s.handler = s.instrument(s.mux)
 	return s

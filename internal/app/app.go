@@ -19,8 +19,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
 
 	"github.com/registrarhq/registrar/internal/api"
+	"github.com/registrarhq/registrar/internal/clockjob"
 	"github.com/registrarhq/registrar/internal/httpx"
 	"github.com/registrarhq/registrar/internal/jobs"
 	"github.com/registrarhq/registrar/internal/provider"
@@ -32,6 +34,7 @@ import (
 	"github.com/registrarhq/registrar/internal/store/postgres"
 	"github.com/registrarhq/registrar/internal/store/sqlite"
 	"github.com/registrarhq/registrar/internal/syncer"
+	"github.com/registrarhq/registrar/internal/webhook"
 )
 
 // Version is the build's version, set with -ldflags at release time.
@@ -54,6 +57,24 @@ type Config struct {
 	HTTP httpx.Options
 	// Sync tunes the sync engine and its jobs; zero values take defaults.
 	Sync SyncConfig
+	// Webhooks tunes webhook delivery and the clock job; zero values take
+	// defaults.
+	Webhooks WebhookConfig
+}
+
+// WebhookConfig holds the settings of webhook delivery and of the
+// overdue/expired clock job (see packages webhook and clockjob).
+type WebhookConfig struct {
+	// DispatchEvery is how often endpoints are checked for due events
+	// (default 2 s).
+	DispatchEvery time.Duration
+	// ClockEvery is how often overdue and expired dates are checked
+	// (default 1 m).
+	ClockEvery time.Duration
+	// Backoff and RetryFor shape retries (defaults: 5 s ×3 up to 4 h, for
+	// 24 h).
+	Backoff  webhook.Backoff
+	RetryFor time.Duration
 }
 
 // SyncConfig holds the sync engine's settings (see syncer.Config and
@@ -180,6 +201,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	a.openWebhooks()
 	a.API = api.New(api.Deps{
 		Store:      st,
 		Secrets:    box,
@@ -222,6 +244,20 @@ func (a *App) openSyncs(ctx context.Context) error {
 	a.Jobs, a.Syncer = q, sy
 	a.work = jobs.Work{Sync: sy, ScheduleEvery: cfg.Sync.ScheduleEvery, SyncWorkers: cfg.Sync.Workers}
 	return nil
+}
+
+// openWebhooks adds webhook delivery and the overdue/expired clock job to
+// the job workers.
+func (a *App) openWebhooks() {
+	cfg := a.Config
+	d := webhook.New(webhook.Config{Store: a.Store, Secrets: a.Secrets, Now: cfg.Now, Logger: cfg.Logger,
+		UserAgent: "Registrar-Webhooks/" + Version, Backoff: cfg.Webhooks.Backoff, RetryFor: cfg.Webhooks.RetryFor})
+	clock := clockjob.New(clockjob.Config{Store: a.Store, Now: cfg.Now})
+	a.work.Workers = append(a.work.Workers,
+		func(w *river.Workers) { webhook.Register(w, d, a.Jobs) },
+		func(w *river.Workers) { river.AddWorker(w, &clockjob.Worker{Job: clock}) })
+	a.work.Periodic = append(a.work.Periodic,
+		webhook.PeriodicJob(cfg.Webhooks.DispatchEvery), clockjob.PeriodicJob(cfg.Webhooks.ClockEvery))
 }
 
 // startJobs resumes the runs a previous process left and starts the job

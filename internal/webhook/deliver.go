@@ -384,19 +384,20 @@ func (d *Deliverer) record(ctx context.Context, webhookID string, e store.Event,
 			w.CursorSeq, w.ConsecutiveFailures = e.Seq, 0
 		} else {
 			w.ConsecutiveFailures++
-			first, err := d.firstFailure(ctx, tx, webhookID, e.Seq, attempt, now)
+			failures := w.ConsecutiveFailures
+			first, err := d.firstFailure(ctx, tx, webhookID, failures, now)
 			if err != nil {
 				return err
 			}
 			switch {
 			case out.gone:
 				w.Enabled, w.DisabledReason = false, "the endpoint answered 410 Gone"
-			case now.Sub(first) >= d.cfg.RetryFor && attempt >= d.cfg.MinAttempts:
+			case now.Sub(first) >= d.cfg.RetryFor && failures >= d.cfg.MinAttempts:
 				w.Enabled = false
-				w.DisabledReason = fmt.Sprintf("event %s failed %d times over %s; last error: %s",
-					e.ID, attempt, now.Sub(first).Round(time.Second), out.err)
+				w.DisabledReason = fmt.Sprintf("event %s failed %d times in a row over %s; last error: %s",
+					e.ID, failures, now.Sub(first).Round(time.Second), out.err)
 			default:
-				next := d.nextAttempt(now, first, attempt, out.retryAfter)
+				next := d.nextAttempt(now, first, failures, out.retryAfter)
 				rec.NextAttempt = &next
 			}
 		}
@@ -428,32 +429,35 @@ func (d *Deliverer) record(ctx context.Context, webhookID string, e store.Event,
 	return rec, stop, nil
 }
 
-// firstFailure finds when the event's first attempt failed: the start of
+// firstFailure finds when the current run of failures began: the start of
 // the RetryFor window. Failures only ever happen on an endpoint's head
-// event, so its attempts are the newest deliveries.
-func (d *Deliverer) firstFailure(ctx context.Context, tx store.Tx, webhookID string, seq int64, attempt int, now time.Time) (time.Time, error) {
-	if attempt <= 1 {
+// event and a success resets the count, so the run is the newest
+// failures-1 deliveries (plus the one being recorded). Counting from
+// ConsecutiveFailures rather than attempt numbers lets an endpoint that was
+// re-enabled start a fresh window.
+func (d *Deliverer) firstFailure(ctx context.Context, tx store.Tx, webhookID string, failures int, now time.Time) (time.Time, error) {
+	if failures <= 1 {
 		return now, nil
 	}
-	list, err := tx.DeliveryList(ctx, store.DeliveryListParams{WebhookID: webhookID, Limit: attempt})
+	list, err := tx.DeliveryList(ctx, store.DeliveryListParams{WebhookID: webhookID, Limit: failures - 1})
 	if err != nil {
 		return now, err
 	}
 	first := now
 	for _, dl := range list {
-		if dl.EventSeq == seq && !dl.Succeeded && dl.AttemptedAt.Before(first) {
+		if !dl.Succeeded && dl.AttemptedAt.Before(first) {
 			first = dl.AttemptedAt
 		}
 	}
 	return first, nil
 }
 
-// nextAttempt schedules the retry after the given failed attempt: the
-// backoff delay (or the endpoint's Retry-After when longer), but never past
+// nextAttempt schedules the retry after the given number of consecutive
+// failures: the backoff delay (or the endpoint's Retry-After when longer), but never past
 // the end of the RetryFor window, so that the last attempt happens at its
 // end rather than hours after it.
-func (d *Deliverer) nextAttempt(now, first time.Time, attempt int, retryAfter time.Duration) time.Time {
-	delay := d.cfg.Backoff.Delay(attempt, d.cfg.Rand())
+func (d *Deliverer) nextAttempt(now, first time.Time, failures int, retryAfter time.Duration) time.Time {
+	delay := d.cfg.Backoff.Delay(failures, d.cfg.Rand())
 	if retryAfter > delay {
 		delay = min(retryAfter, d.cfg.Backoff.Max)
 	}
