@@ -70,3 +70,48 @@ func TestSyncCommand(t *testing.T) {
 		t.Errorf("sync of an unknown connection: %d %s", code, stderr)
 	}
 }
+
+// TestSyncCommandBesideServe: while serve works a connection's run,
+// registrar sync on the same data directory follows that run to its end
+// instead of starting a second one.
+func TestSyncCommandBesideServe(t *testing.T) {
+	t.Parallel()
+	sim, err := dcsim.New(dcsim.Config{Seed: 6, Enrollments: 1000, Faults: simkit.Faults{Latency: simkit.Duration(30 * time.Millisecond)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := simkit.Start("127.0.0.1:0", sim.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	s := startSyncServer(t)
+	created := s.do("POST", "/v1/connections", s.Key, map[string]any{"provider": "digitalchalk", "name": "dc",
+		"settings":    map[string]string{"base_url": srv.URL + "/dc/api/v5", "page_size": "50"},
+		"credentials": map[string]string{"token": "dc-sim-token"}})
+	if created.Status != 201 {
+		t.Fatalf("create: %d %s", created.Status, created.Body)
+	}
+	cid := created.JSON(t)["id"].(string)
+	var runID string
+	deadline := time.Now().Add(10 * time.Second)
+	for runID == "" {
+		run := decodeRun(t, s.do("POST", "/v1/connections/"+cid+"/sync", s.Key, nil))
+		if run.Status == "running" && run.Pages > 0 {
+			runID = run.ID
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not start the first sync")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var out, errb bytes.Buffer
+	code := cli.Main([]string{"--data-dir", s.DataDir, "--log-level", "error", "sync", "dc"}, &out, &errb)
+	if code != 0 || !strings.Contains(errb.String(), "following sync run "+runID) || !strings.Contains(out.String(), runID+" of dc succeeded") {
+		t.Fatalf("sync beside serve: exit %d\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
+	}
+	res := s.do("GET", "/v1/connections/"+cid+"/sync-runs", s.ReadKey, nil)
+	if n := strings.Count(string(res.Body), `"id":"run_`); n != 1 {
+		t.Fatalf("%d runs after a CLI sync beside serve's, want 1: %s", n, res.Body)
+	}
+}

@@ -16,6 +16,7 @@ const DefaultAddr = "127.0.0.1:8080"
 
 func newServeCommand(g *globalOptions) *cobra.Command {
 	var addr string
+	var syncCfg app.SyncConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the API server",
@@ -29,6 +30,7 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			}
 			defer ln.Close()
 			cfg := g.config()
+			cfg.Sync = syncCfg
 			a, err := app.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -40,6 +42,7 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", DefaultAddr, "address to listen on (host:port)")
+	addSyncFlags(cmd, &syncCfg)
 	return cmd
 }
 

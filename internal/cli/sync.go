@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/registrarhq/registrar/internal/app"
+	"github.com/registrarhq/registrar/internal/jobs"
 	"github.com/registrarhq/registrar/internal/store"
 	"github.com/registrarhq/registrar/internal/syncer"
 )
@@ -71,6 +72,18 @@ func newSyncCommand(g *globalOptions) *cobra.Command {
 	cmd.Flags().DurationVar(&maxFailure, "max-failure", syncer.DefaultMaxFailure,
 		"how long the LMS may keep failing before the run ends failed")
 	return cmd
+}
+
+// addSyncFlags adds the sync engine's settings to serve.
+func addSyncFlags(cmd *cobra.Command, c *app.SyncConfig) {
+	f := cmd.Flags()
+	f.DurationVar(&c.MaxFailure, "sync-max-failure", syncer.DefaultMaxFailure,
+		"how long an LMS may keep failing before its sync run ends failed")
+	f.DurationVar(&c.StaleAfter, "sync-stale-after", syncer.DefaultStaleAfter,
+		"age of a run's heartbeat after which its owner is presumed dead and the run is resumed elsewhere")
+	f.DurationVar(&c.FullEvery, "full-sync-every", syncer.DefaultFullEvery,
+		"longest time between full scheduled syncs of a connection (only full syncs detect deletes)")
+	f.IntVar(&c.Workers, "sync-workers", jobs.DefaultSyncWorkers, "sync runs worked at once")
 }
 
 // syncProgress shows a run's progress: a bar on a terminal (records, pages,
