@@ -118,6 +118,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 
 	root.AddCommand(
+		newDemoCommand(g),
 		newServeCommand(g),
 		newMigrateCommand(g),
 		newAPIKeyCommand(g),
