@@ -277,14 +277,11 @@ func (e *execution) walk(ctx context.Context) (*store.SyncRun, error) {
 // also ends the run (see the package doc).
 func (e *execution) applyPage(ctx context.Context, tx store.Tx, next *store.SyncRun, page *provider.EnrollmentPage, used httpx.Stats, last bool) error {
 	now := *next.HeartbeatAt
-	runID := ""
-	if next.Kind == store.SyncKindFull {
-		// Only full runs mark what they saw: an incremental run sees only
-		// what changed, and must not make the rest look unseen.
-		runID = next.ID
-	}
+	// Incremental runs mark what they saw too. Only a full run's own mark
+	// protects a record from its sweep, so this costs deletes nothing, and it
+	// leaves the empty mark to writes from outside a sync (see sweep).
 	counts, err := events.Apply(ctx, tx, events.ApplyParams{
-		ConnectionID: next.ConnectionID, RunID: runID, Records: page.Enrollments, Now: now, Source: "sync",
+		ConnectionID: next.ConnectionID, RunID: next.ID, Records: page.Enrollments, Now: now, Source: "sync",
 	})
 	if err != nil {
 		return err
@@ -326,9 +323,10 @@ func (e *execution) applyPage(ctx context.Context, tx store.Tx, next *store.Sync
 }
 
 // sweep marks what a complete full run did not see as deleted. A record
-// written after the run started by someone else (write-back through the API
-// rewrites a record without this run's mark) was in the LMS then, so it is
-// put back rather than reported deleted.
+// written through the API (write-back reads the record back from the LMS
+// and stores it without a run's mark) since the run started was in the LMS
+// then, even if the walk had passed its place, so it is put back rather than
+// reported deleted.
 func (e *execution) sweep(ctx context.Context, tx store.Tx, run *store.SyncRun, now time.Time) (int64, error) {
 	swept, err := tx.EnrollmentSweep(ctx, store.EnrollmentSweepParams{ConnectionID: run.ConnectionID, RunID: run.ID, DeletedAt: now})
 	if err != nil {
@@ -336,7 +334,7 @@ func (e *execution) sweep(ctx context.Context, tx store.Tx, run *store.SyncRun, 
 	}
 	var gone, keep []store.Enrollment
 	for _, en := range swept {
-		if run.StartedAt != nil && en.Record.SyncedAt != nil && en.Record.SyncedAt.After(*run.StartedAt) {
+		if en.SeenRun == "" && run.StartedAt != nil && en.Record.SyncedAt != nil && !en.Record.SyncedAt.Before(*run.StartedAt) {
 			en.Record.RemoteDeletedAt = nil
 			en.ChangedAt = *en.Record.SyncedAt
 			en.SeenRun = run.ID

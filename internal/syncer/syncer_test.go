@@ -9,6 +9,7 @@ import (
 
 	"github.com/registrarhq/registrar/internal/events"
 	"github.com/registrarhq/registrar/internal/httpx"
+	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/provider/canvas"
 	"github.com/registrarhq/registrar/internal/sim/simkit"
 	"github.com/registrarhq/registrar/internal/store"
@@ -554,5 +555,67 @@ func TestSchedule(t *testing.T) {
 	clock = clock.Add(time.Hour)
 	if n, _ := sy.Schedule(ctx); n != 0 {
 		t.Fatal("a paused connection was scheduled")
+	}
+}
+
+// TestWriteBackDuringFullRunIsNotSwept: a record rewritten through the API
+// while a full run walks (write-back stores the LMS's answer without the
+// run's mark) is not marked deleted when the run ends, even though the
+// walk had passed its page.
+func TestWriteBackDuringFullRunIsNotSwept(t *testing.T) {
+	t.Parallel()
+	for _, v := range vendors() {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, v, 400, simkit.Faults{}, syncer.Config{})
+			ctx := context.Background()
+			e.sync(true, store.SyncStatusSucceeded)
+			var target lms.CourseEnrollment
+			score := 42.5
+			seq := e.lastSeq()
+			run, err := e.sy.Foreground(ctx, syncer.ForegroundParams{ConnectionID: e.conn.ID, Full: true,
+				Progress: func(r store.SyncRun, _ bool) {
+					if r.Stats.Pages != 2 || target.ID != "" {
+						return
+					}
+					// A record the run has already seen on page 1 or 2.
+					for _, en := range e.stored(false) {
+						if en.SeenRun == r.ID {
+							target = en.Record
+							break
+						}
+					}
+					target.Score = &score
+					err := e.st.InTx(ctx, func(tx store.Tx) error {
+						_, err := events.Apply(ctx, tx, events.ApplyParams{ConnectionID: e.conn.ID, Records: []lms.CourseEnrollment{target},
+							Now: time.Now(), Source: "api"})
+						return err
+					})
+					if err != nil {
+						t.Error(err)
+					}
+				}})
+			if err != nil || run.Status != store.SyncStatusSucceeded {
+				t.Fatalf("run: %v %+v", err, run)
+			}
+			if target.ID == "" {
+				t.Fatal("no record was written during the run")
+			}
+			got, err := e.st.EnrollmentGet(ctx, e.conn.ID, target.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Record.RemoteDeletedAt != nil || run.Stats.Deleted != 0 {
+				t.Fatalf("a record written during the run was marked deleted (run deleted %d)", run.Stats.Deleted)
+			}
+			if got.Record.Score == nil || *got.Record.Score != score {
+				t.Fatalf("the walk re-read the record after the write, so this test proves nothing (score %v)", got.Record.Score)
+			}
+			for _, ev := range e.eventsAfter(seq) {
+				if ev.Type == store.EventEnrollmentDeleted {
+					t.Fatalf("deleted event for %s", ev.EnrollmentID)
+				}
+			}
+		})
 	}
 }
