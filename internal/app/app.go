@@ -251,7 +251,8 @@ func (a *App) openSyncs(ctx context.Context) error {
 func (a *App) openWebhooks() {
 	cfg := a.Config
 	d := webhook.New(webhook.Config{Store: a.Store, Secrets: a.Secrets, Now: cfg.Now, Logger: cfg.Logger,
-		UserAgent: "Registrar-Webhooks/" + Version, Backoff: cfg.Webhooks.Backoff, RetryFor: cfg.Webhooks.RetryFor})
+		UserAgent: "Registrar-Webhooks/" + Version, Backoff: cfg.Webhooks.Backoff, RetryFor: cfg.Webhooks.RetryFor,
+		Metrics: a.Metrics})
 	clock := clockjob.New(clockjob.Config{Store: a.Store, Now: cfg.Now})
 	a.work.Workers = append(a.work.Workers,
 		func(w *river.Workers) { webhook.Register(w, d, a.Jobs) },

@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +86,9 @@ func TestWebhookDeliversWhatASyncChanged(t *testing.T) {
 	second := check("the re-sync's events")
 	if len(second) <= len(first)+1 {
 		t.Fatalf("the re-sync raised no enrollment events: %d then %d", len(first), len(second))
+	}
+	metrics := string(s.do("GET", "/metrics", "", nil).Body)
+	if !strings.Contains(metrics, `registrar_webhook_attempts_total{outcome="succeeded"} `+strconv.Itoa(len(second))) {
+		t.Fatalf("metrics lack %d successful attempts", len(second))
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/registrarhq/registrar/internal/events"
 	"github.com/registrarhq/registrar/internal/ident"
 	"github.com/registrarhq/registrar/internal/secrets"
@@ -69,6 +71,8 @@ type Config struct {
 	// Rand returns a uniform number in [0, 1) for jitter.
 	Rand   func() float64
 	Logger *slog.Logger
+	// Metrics receives the delivery series; nil keeps them unexported.
+	Metrics prometheus.Registerer
 }
 
 // Deliverer sends the change feed to webhook endpoints: in feed order per
@@ -88,7 +92,8 @@ type Config struct {
 // Deliver must not run concurrently for one endpoint; the River jobs in
 // this package guarantee that with unique jobs.
 type Deliverer struct {
-	cfg Config
+	cfg     Config
+	metrics *metrics
 }
 
 // New returns a Deliverer.
@@ -121,7 +126,7 @@ func New(cfg Config) *Deliverer {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Deliverer{cfg: cfg}
+	return &Deliverer{cfg: cfg, metrics: newMetrics(cfg.Metrics)}
 }
 
 // Result says what one Deliver call did.
@@ -414,15 +419,21 @@ func (d *Deliverer) record(ctx context.Context, webhookID string, e store.Event,
 	if err != nil {
 		return nil, true, fmt.Errorf("error recording a delivery to webhook %s: %w", webhookID, err)
 	}
+	if recorded {
+		d.metrics.duration.Observe(out.duration.Seconds())
+	}
 	switch {
 	case !recorded:
 	case out.ok:
 		res.Delivered++
+		d.metrics.attempts.WithLabelValues("succeeded").Inc()
 	default:
+		d.metrics.attempts.WithLabelValues("failed").Inc()
 		res.Failed = true
 		res.NextAttempt = rec.NextAttempt
 		if rec.NextAttempt == nil {
 			res.Disabled = true
+			d.metrics.disabled.Inc()
 			d.cfg.Logger.Warn("webhook disabled", "webhook", webhookID, "event", e.ID, "attempt", attempt, "err", out.err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/registrarhq/registrar/internal/events"
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/secrets"
@@ -549,5 +551,53 @@ func TestDeliverGoneWebhook(t *testing.T) {
 	res, err := b.d.Deliver(b.ctx, "whk_missing")
 	if err != nil || res != (webhook.Result{}) {
 		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestDeliverMetrics(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	b := setup(t, func(c *webhook.Config) { c.Metrics = reg })
+	secret := webhook.NewSecret()
+	r := newReceiver(t, secret, b.clock)
+	r.setAnswer(func(n int) int {
+		if n == 2 {
+			return http.StatusGone
+		}
+		return http.StatusOK
+	})
+	id := b.hook(t, r.srv.URL, secret)
+	b.apply(t, rec("e1", lms.StatusEnrolled, 0), rec("e2", lms.StatusEnrolled, 0))
+	if res, err := b.d.Deliver(b.ctx, id); err != nil || !res.Disabled || res.Delivered != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += "/" + l.GetValue()
+			}
+			switch {
+			case m.GetCounter() != nil:
+				got[name] = m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				got[name] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	for name, want := range map[string]float64{
+		"registrar_webhook_attempts_total/succeeded": 1,
+		"registrar_webhook_attempts_total/failed":    1,
+		"registrar_webhook_disabled_total":           1,
+		"registrar_webhook_attempt_duration_seconds": 2,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v (all: %v)", name, got[name], want, got)
+		}
 	}
 }
