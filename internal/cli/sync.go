@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -44,6 +45,7 @@ func newSyncCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			p := newSyncProgress(cmd.ErrOrStderr(), c.Name, time.Now)
+			p.estimate = lastFullCount(ctx, a.Store, c.ID)
 			began := time.Now()
 			run, err := a.Syncer.Foreground(ctx, syncer.ForegroundParams{ConnectionID: c.ID, Full: full, Trigger: "cli", Progress: p.update})
 			p.finish()
@@ -96,6 +98,11 @@ type syncProgress struct {
 	tty  bool
 	bar  *progressbar.ProgressBar
 
+	// estimate is the record count of the last successful full run: the
+	// LMSs announce no totals, and it is what a full run will likely read,
+	// so the bar can show an ETA. 0 when unknown.
+	estimate int64
+
 	runID     string
 	following bool
 	start     time.Time
@@ -118,8 +125,8 @@ func (p *syncProgress) update(r store.SyncRun, following bool) {
 	}
 	p.last = r
 	if p.tty {
-		if r.Stats.Total >= 0 && p.bar.GetMax64() != r.Stats.Total && r.Stats.Total >= r.Stats.Seen {
-			p.bar.ChangeMax64(r.Stats.Total)
+		if max := p.expected(r); max > 0 && p.bar.GetMax64() != max {
+			p.bar.ChangeMax64(max)
 		}
 		p.bar.Describe(fmt.Sprintf("%s: page %d", p.name, r.Stats.Pages))
 		_ = p.bar.Set64(r.Stats.Seen)
@@ -146,7 +153,11 @@ func (p *syncProgress) begin(r store.SyncRun, following bool) {
 		fmt.Fprintf(p.out, "sync run %s of %s (%s) started\n", r.ID, p.name, r.Kind)
 	}
 	if p.tty {
-		p.bar = progressbar.NewOptions64(-1,
+		max := p.expected(r)
+		if max <= 0 {
+			max = -1 // a spinner with counts and rate
+		}
+		p.bar = progressbar.NewOptions64(max,
 			progressbar.OptionSetWriter(p.out),
 			progressbar.OptionSetDescription(p.name),
 			progressbar.OptionShowCount(),
@@ -164,14 +175,41 @@ func (p *syncProgress) begin(r store.SyncRun, following bool) {
 func (p *syncProgress) line(r store.SyncRun) {
 	p.lastLine = p.now()
 	records := fmt.Sprintf("%d records", r.Stats.Seen)
-	if r.Stats.Total > 0 {
-		records = fmt.Sprintf("%d/%d records (%d%%)", r.Stats.Seen, r.Stats.Total, 100*r.Stats.Seen/r.Stats.Total)
+	if max := p.expected(r); max > 0 && r.Status == store.SyncStatusRunning {
+		records = fmt.Sprintf("%d of about %d records (%d%%)", r.Stats.Seen, max, 100*r.Stats.Seen/max)
 	}
 	rate := ""
 	if el := p.now().Sub(p.start).Seconds(); el >= 1 {
 		rate = fmt.Sprintf(", %.0f records/s", float64(r.Stats.Seen-p.startSeen)/el)
 	}
 	fmt.Fprintf(p.out, "sync %s: run %s %s, %d pages, %s%s\n", p.name, r.ID, r.Status, r.Stats.Pages, records, rate)
+}
+
+// expected is how many records the run will read: the LMS's total when it
+// gives one, else for a full run the last full run's count; 0 if unknown.
+func (p *syncProgress) expected(r store.SyncRun) int64 {
+	switch {
+	case r.Stats.Total >= 0:
+		return max(r.Stats.Total, r.Stats.Seen)
+	case r.Kind == store.SyncKindFull && p.estimate > 0:
+		return max(p.estimate, r.Stats.Seen)
+	}
+	return 0
+}
+
+// lastFullCount returns the records seen by the connection's last
+// successful full run, or 0.
+func lastFullCount(ctx context.Context, st store.Store, connectionID string) int64 {
+	runs, err := st.SyncRunList(ctx, store.SyncRunListParams{ConnectionID: connectionID, Limit: 20})
+	if err != nil {
+		return 0
+	}
+	for _, r := range runs {
+		if r.Kind == store.SyncKindFull && r.Status == store.SyncStatusSucceeded {
+			return r.Stats.Seen
+		}
+	}
+	return 0
 }
 
 func (p *syncProgress) finish() {
