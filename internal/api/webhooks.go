@@ -212,7 +212,10 @@ func (s *Server) registerWebhooks() {
 			return &webhookOutput{Body: webhookOut(w)}, nil
 		})
 
-	huma.Register(s.api, op("webhooks-update", http.MethodPatch, "/v1/webhooks/{id}", "Change or re-enable a webhook endpoint", "webhooks", http.StatusNotFound),
+	patch := op("webhooks-update", http.MethodPatch, "/v1/webhooks/{id}", "Change or re-enable a webhook endpoint", "webhooks", http.StatusNotFound)
+	patch.Description = "Any change cancels the wait for a scheduled retry: the next attempt is made within seconds. " +
+		"A new URL, or re-enabling, starts a fresh 24-hour retry window."
+	huma.Register(s.api, patch,
 		func(ctx context.Context, in *webhookPatchInput) (*webhookOutput, error) {
 			b := in.Body
 			if b.URL != nil {
@@ -233,8 +236,9 @@ func (s *Server) registerWebhooks() {
 				if err != nil {
 					return err
 				}
-				if b.URL != nil {
-					w.URL = *b.URL
+				if b.URL != nil && *b.URL != w.URL {
+					// A new address starts a new retry window.
+					w.URL, w.ConsecutiveFailures = *b.URL, 0
 				}
 				if b.Events != nil {
 					w.Events = types

@@ -176,9 +176,12 @@ func (d *Deliverer) Due(ctx context.Context) ([]string, error) {
 }
 
 // waiting reports whether the endpoint's head event failed and its retry is
-// scheduled after now.
+// scheduled after now. A change through the API since that attempt (a
+// fixed URL, say) cancels the wait: the owner wants to see it work now, not
+// in four hours.
 func waiting(last *store.Delivery, w *store.Webhook, now time.Time) bool {
-	return last != nil && !last.Succeeded && last.EventSeq > w.CursorSeq && last.NextAttempt != nil && now.Before(*last.NextAttempt)
+	return last != nil && !last.Succeeded && last.EventSeq > w.CursorSeq && last.NextAttempt != nil &&
+		now.Before(*last.NextAttempt) && !w.UpdatedAt.After(last.AttemptedAt)
 }
 
 func (d *Deliverer) lastDelivery(ctx context.Context, webhookID string) (*store.Delivery, error) {

@@ -601,3 +601,43 @@ func TestDeliverMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestDeliverChangeCancelsRetryWait(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	secret := webhook.NewSecret()
+	r := newReceiver(t, secret, b.clock)
+	r.setAnswer(func(n int) int {
+		if n == 1 {
+			return http.StatusNotFound
+		}
+		return http.StatusOK
+	})
+	id := b.hook(t, r.srv.URL, secret)
+	b.apply(t, rec("e1", lms.StatusEnrolled, 0))
+	if res, _ := b.d.Deliver(b.ctx, id); !res.Failed {
+		t.Fatalf("first attempt: %+v", res)
+	}
+	b.clock.Advance(time.Second)
+	if due, _ := b.d.Due(b.ctx); len(due) != 0 {
+		t.Fatalf("due before the retry: %v", due)
+	}
+	// The owner fixes the endpoint (the API's PATCH stamps UpdatedAt).
+	err := b.store.InTx(b.ctx, func(tx store.Tx) error {
+		w, err := tx.WebhookGet(b.ctx, id)
+		if err != nil {
+			return err
+		}
+		w.UpdatedAt = b.clock.Now()
+		return tx.WebhookUpdate(b.ctx, w)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := b.d.Due(b.ctx); len(due) != 1 {
+		t.Fatalf("not due after a change: %v", due)
+	}
+	if res, err := b.d.Deliver(b.ctx, id); err != nil || res.Delivered != 1 {
+		t.Fatalf("after a change: %+v %v", res, err)
+	}
+}
