@@ -619,3 +619,40 @@ func TestWriteBackDuringFullRunIsNotSwept(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnerThatLostItsRunStops: when another owner took a run over (this
+// one stalled past StaleAfter), the old owner's next commit finds a
+// heartbeat it did not write and stops without writing.
+func TestOwnerThatLostItsRunStops(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, vendors()[0], 400, simkit.Faults{}, syncer.Config{})
+	ctx := context.Background()
+	taken := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	_, err := e.sy.Foreground(ctx, syncer.ForegroundParams{ConnectionID: e.conn.ID, Full: true,
+		Progress: func(r store.SyncRun, _ bool) {
+			if r.Stats.Pages != 2 {
+				return
+			}
+			err := e.st.InTx(ctx, func(tx store.Tx) error {
+				cur, err := tx.SyncRunGet(ctx, r.ID)
+				if err != nil {
+					return err
+				}
+				cur.HeartbeatAt = &taken
+				return tx.SyncRunUpdate(ctx, cur)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}})
+	if err == nil {
+		t.Fatal("an owner that lost its run finished it")
+	}
+	run, err := e.st.SyncRunActive(ctx, e.conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Stats.Pages != 2 || run.HeartbeatAt == nil || !run.HeartbeatAt.Equal(taken) || run.Status != store.SyncStatusRunning {
+		t.Fatalf("the old owner wrote after losing the run: %d pages, heartbeat %v, %s", run.Stats.Pages, run.HeartbeatAt, run.Status)
+	}
+}
