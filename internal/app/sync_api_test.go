@@ -197,7 +197,9 @@ func TestSyncThroughTheAPI(t *testing.T) {
 
 	metrics := s.do("GET", "/metrics", "", nil)
 	if !strings.Contains(string(metrics.Body), `registrar_sync_runs_total{provider="digitalchalk",status="succeeded"} 2`) ||
-		!strings.Contains(string(metrics.Body), `registrar_sync_records_total{outcome="inserted",provider="digitalchalk"}`) {
+		!strings.Contains(string(metrics.Body), `registrar_sync_records_total{outcome="inserted",provider="digitalchalk"}`) ||
+		!strings.Contains(string(metrics.Body), `registrar_sync_http_total{provider="digitalchalk",what="requests"}`) ||
+		!strings.Contains(string(metrics.Body), `registrar_sync_run_duration_seconds_count{provider="digitalchalk",status="succeeded"} 2`) {
 		t.Errorf("sync metrics missing from /metrics")
 	}
 	conn := s.do("GET", "/v1/connections/"+cid, s.ReadKey, nil)

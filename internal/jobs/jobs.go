@@ -271,9 +271,11 @@ type ScheduleArgs struct{}
 // Kind names the job kind.
 func (ScheduleArgs) Kind() string { return "sync_schedule" }
 
-// InsertOpts: one attempt; the next period tries again anyway.
+// InsertOpts: one attempt, as the next period tries again anyway; on the
+// default queue, so that syncs filling every sync worker cannot hold up the
+// schedule (nor the recovery of runs it does).
 func (ScheduleArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueSync, MaxAttempts: 1}
+	return river.InsertOpts{Queue: river.QueueDefault, MaxAttempts: 1}
 }
 
 type scheduleWorker struct {

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/registrarhq/registrar/internal/events"
+	"github.com/registrarhq/registrar/internal/httpx"
 	"github.com/registrarhq/registrar/internal/store"
 )
 
@@ -16,6 +17,7 @@ type metrics struct {
 	recordCount *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	pages       *prometheus.CounterVec
+	http        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,11 +39,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "registrar_sync_pages_total",
 			Help: "Pages committed by sync runs, by provider.",
 		}, []string{"provider"}),
+		http: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "registrar_sync_http_total",
+			Help: "What sync runs asked of the LMSs, by provider and what: requests (attempts sent), retries, throttled (answers asking to slow down).",
+		}, []string{"provider", "what"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.runs, m.recordCount, m.duration, m.pages} {
+	for _, c := range []prometheus.Collector{m.runs, m.recordCount, m.duration, m.pages, m.http} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
@@ -52,7 +58,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) addPage(provider string) { m.pages.WithLabelValues(provider).Inc() }
+func (m *metrics) addPage(provider string, used httpx.Stats) {
+	m.pages.WithLabelValues(provider).Inc()
+	m.addHTTP(provider, used)
+}
+
+func (m *metrics) addHTTP(provider string, used httpx.Stats) {
+	for what, n := range map[string]int64{"requests": used.Requests, "retries": used.Retries, "throttled": used.Throttled} {
+		if n > 0 {
+			m.http.WithLabelValues(provider, what).Add(float64(n))
+		}
+	}
+}
 
 func (m *metrics) addRecords(provider string, c events.Counts) {
 	for outcome, n := range map[string]int64{"inserted": c.Inserted, "updated": c.Updated, "unchanged": c.Unchanged, "restored": c.Restored} {

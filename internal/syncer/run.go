@@ -259,7 +259,7 @@ func (e *execution) walk(ctx context.Context) (*store.SyncRun, error) {
 			_, _ = e.release(ctx)
 			return nil, err
 		}
-		e.s.metrics.addPage(e.provider)
+		e.s.metrics.addPage(e.provider, used)
 		e.report()
 		if last {
 			run := e.snapshot()
@@ -403,6 +403,7 @@ func (e *execution) failWith(ctx context.Context, cause error, used httpx.Stats)
 		return nil, errors.Join(err, cause)
 	}
 	run := e.snapshot()
+	e.s.metrics.addHTTP(e.provider, used)
 	e.s.metrics.finished(e.provider, &run)
 	e.report()
 	e.s.log.Warn("sync run failed", "run", run.ID, "connection", run.ConnectionID, "err", cause)
