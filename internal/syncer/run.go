@@ -27,12 +27,16 @@ var (
 // Run executes a run until it ends (succeeded or failed) or ctx is done.
 // It resumes from the run's checkpoint. It returns nil when the run ended,
 // was already finished, or is owned by a live worker elsewhere; a cancelled
-// ctx leaves the run queued with its checkpoint, for Recover to resume. An
-// error means the store failed: the caller (a job) may retry.
+// ctx leaves the run queued with its checkpoint, for Recover to resume. A
+// run deleted with its connection is nothing to do. An error means the
+// store failed: the caller (a job) may retry.
 func (s *Syncer) Run(ctx context.Context, runID string) error {
 	_, err := s.execute(ctx, runID, nil)
 	switch {
 	case err == nil, errors.Is(err, errBusy), errors.Is(err, errFinished), errors.Is(err, errLost):
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		// The run went with its connection: nothing is left to do.
 		return nil
 	case ctx.Err() != nil:
 		return nil

@@ -656,3 +656,23 @@ func TestOwnerThatLostItsRunStops(t *testing.T) {
 		t.Fatalf("the old owner wrote after losing the run: %d pages, heartbeat %v, %s", run.Stats.Pages, run.HeartbeatAt, run.Status)
 	}
 }
+
+// TestRunOfDeletedConnection: a run whose connection was deleted (with its
+// runs) is nothing to do, not an error for the job to retry.
+func TestRunOfDeletedConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, vendors()[2], 20, simkit.Faults{}, syncer.Config{})
+	ctx := context.Background()
+	q := &recorder{}
+	sy := e.syncer(syncer.Config{Enqueuer: q})
+	run, err := sy.SyncStart(ctx, e.conn.ID, true, "manual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.InTx(ctx, func(tx store.Tx) error { return tx.ConnectionDelete(ctx, e.conn.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := sy.Run(ctx, run.ID); err != nil {
+		t.Fatalf("run of a deleted connection: %v", err)
+	}
+}
