@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -675,4 +677,48 @@ func TestRunOfDeletedConnection(t *testing.T) {
 	if err := sy.Run(ctx, run.ID); err != nil {
 		t.Fatalf("run of a deleted connection: %v", err)
 	}
+}
+
+// TestConcurrentStartsShareOneRun: starts racing from many goroutines (API
+// requests, the schedule) all get the same run.
+func TestConcurrentStartsShareOneRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, vendors()[2], 20, simkit.Faults{}, syncer.Config{})
+	q := &lockedRecorder{}
+	sy := e.syncer(syncer.Config{Enqueuer: q})
+	ids := make(chan string, 16)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run, err := sy.SyncStart(context.Background(), e.conn.ID, i%2 == 0, "manual")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- run.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	first := ""
+	for id := range ids {
+		if first == "" {
+			first = id
+		}
+		if id != first {
+			t.Fatalf("concurrent starts gave runs %s and %s", first, id)
+		}
+	}
+	if q.n.Load() != 1 {
+		t.Fatalf("the run was enqueued %d times", q.n.Load())
+	}
+}
+
+type lockedRecorder struct{ n atomic.Int64 }
+
+func (r *lockedRecorder) EnqueueSync(context.Context, string) error {
+	r.n.Add(1)
+	return nil
 }
