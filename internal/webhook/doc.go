@@ -18,7 +18,9 @@
 // a failing event is retried with exponential backoff and jitter (Backoff)
 // and blocks the ones behind it. After it has failed for RetryFor (24 h)
 // and at least MinAttempts times, or at once on 410 Gone, the endpoint is
-// disabled with a reason. Each attempt is stored as a store.Delivery.
+// disabled with a reason (PATCH enabled=true starts it again, with a fresh
+// window; any change through the API also cancels a scheduled retry's
+// wait). Each attempt is stored as a store.Delivery.
 // Attempts time out (10 s), send a User-Agent, follow no redirect and read
 // at most 64 KiB of an answer.
 //
