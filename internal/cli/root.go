@@ -127,6 +127,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newEnrollmentsCommand(),
 		newSimCommand(),
 		newVersionCommand(),
+		newBenchCommand(),
 	)
 	return root
 }
