@@ -234,6 +234,7 @@ func (e *execution) httpStats() httpx.Stats {
 func (e *execution) walk(ctx context.Context) (*store.SyncRun, error) {
 	start := e.snapshot()
 	params := provider.EnrollmentPageParams{Cursor: start.Cursor, ChangedSince: start.ChangedSince}
+	walked := map[string]bool{}
 	for {
 		before := e.httpStats()
 		page, err := e.s.fetch(ctx, e.reader, params)
@@ -245,9 +246,12 @@ func (e *execution) walk(ctx context.Context) (*store.SyncRun, error) {
 			return e.failWith(ctx, err, used)
 		}
 		last := page.NextCursor == ""
-		if !last && page.NextCursor == params.Cursor {
-			return e.failWith(ctx, fmt.Errorf("%s connector returned the cursor it was given: the walk would never end", e.provider), used)
+		if !last && (page.NextCursor == params.Cursor || walked[page.NextCursor]) {
+			// A frozen or cycling cursor would walk forever, or end as a
+			// phantom-complete run whose sweep deletes what it never reached.
+			return e.failWith(ctx, fmt.Errorf("%s connector returned a cursor this walk had already followed: the walk would never end", e.provider), used)
 		}
+		walked[params.Cursor] = true
 		err = e.commit(ctx, func(tx store.Tx, next *store.SyncRun) error {
 			return e.applyPage(ctx, tx, next, page, used, last)
 		})

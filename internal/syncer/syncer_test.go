@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/registrarhq/registrar/internal/events"
 	"github.com/registrarhq/registrar/internal/httpx"
 	"github.com/registrarhq/registrar/internal/lms"
+	"github.com/registrarhq/registrar/internal/provider"
 	"github.com/registrarhq/registrar/internal/provider/canvas"
 	"github.com/registrarhq/registrar/internal/sim/simkit"
 	"github.com/registrarhq/registrar/internal/store"
@@ -721,4 +723,48 @@ type lockedRecorder struct{ n atomic.Int64 }
 func (r *lockedRecorder) EnqueueSync(context.Context, string) error {
 	r.n.Add(1)
 	return nil
+}
+
+// cyclingReader stands for a buggy connector: after a few pages it hands
+// back a cursor it gave before, as a frozen or looping vendor cursor does.
+type cyclingReader struct {
+	provider.Reader
+	mu    sync.Mutex
+	pages int
+	first string
+}
+
+func (c *cyclingReader) EnrollmentPage(ctx context.Context, p provider.EnrollmentPageParams) (*provider.EnrollmentPage, error) {
+	page, err := c.Reader.EnrollmentPage(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pages++
+	if c.pages == 1 {
+		c.first = page.NextCursor
+	}
+	if c.pages == 4 {
+		page.NextCursor = c.first
+	}
+	return page, nil
+}
+
+// TestCyclingCursorFailsTheRun: a walk that comes back to a cursor it
+// followed fails instead of looping or ending phantom-complete, and its
+// sweep does not run.
+func TestCyclingCursorFailsTheRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, vendors()[0], 400, simkit.Faults{}, syncer.Config{})
+	e.sync(true, store.SyncStatusSucceeded)
+	live := len(e.stored(false))
+	e.conns.byID[e.conn.ID] = &cyclingReader{Reader: e.reader}
+	run := e.sync(true, store.SyncStatusFailed)
+	if !strings.Contains(run.Error, "already followed") {
+		t.Errorf("error %q", run.Error)
+	}
+	if n := len(e.stored(false)); n != live {
+		t.Fatalf("a failed walk left %d of %d records live", n, live)
+	}
 }
