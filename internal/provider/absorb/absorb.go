@@ -214,8 +214,9 @@ func (c *Connector) Provider() string { return Name }
 // (providers.md §2.5).
 func (c *Connector) SupportsChangedSince() bool { return true }
 
-// Stats returns the HTTP client's counters.
-func (c *Connector) Stats() httpx.Stats { return c.http.Stats() }
+// HTTPStats returns the HTTP client's counters (httpx.StatsReporter), which
+// the sync engine diffs into each run's request, retry and throttle counts.
+func (c *Connector) HTTPStats() httpx.Stats { return c.http.Stats() }
 
 // Compile-time checks of the contract this connector keeps.
 var (
