@@ -92,8 +92,8 @@ func (s *Server) ConnectionCreate(ctx context.Context, b ConnectionCreateParams)
 	if b.Name == "" {
 		return nil, validationProblem("invalid connection", &huma.ErrorDetail{Location: "body.name", Message: "is required"})
 	}
-	if err := d.Validate(b.Settings, b.Credentials); err != nil {
-		return nil, settingsProblem(err)
+	if err := validateSettings(d, b.Settings, b.Credentials); err != nil {
+		return nil, err
 	}
 	interval, err := parseInterval(b.SyncInterval)
 	if err != nil {
@@ -170,6 +170,27 @@ func parseInterval(v string) (time.Duration, error) {
 		return 0, validationProblem("invalid sync_interval", &huma.ErrorDetail{Location: "body.sync_interval", Message: "must be at least 1m", Value: v})
 	}
 	return d, nil
+}
+
+// validateSettings checks settings as the definition declares them, then
+// builds the connector (which makes no network call) so that checks only the
+// connector knows (ranges, enums, path overrides, time zones) fail at create
+// time instead of at the first sync.
+func validateSettings(d *provider.Definition, settings, creds map[string]string) error {
+	if err := d.Validate(settings, creds); err != nil {
+		return settingsProblem(err)
+	}
+	if d.New == nil {
+		return nil
+	}
+	if _, err := d.New(provider.Config{Settings: settings, Secrets: creds}); err != nil {
+		var ve *provider.ValidationError
+		if errors.As(err, &ve) {
+			return settingsProblem(err)
+		}
+		return validationProblem("invalid connection settings", &huma.ErrorDetail{Location: "body.settings", Message: err.Error()})
+	}
+	return nil
 }
 
 // settingsProblem turns a provider validation error into field errors.
@@ -299,8 +320,8 @@ func (s *Server) registerConnections() {
 					return err
 				}
 				mergeInto(creds, b.Credentials)
-				if err := s.providers[c.Provider].Validate(settings, creds); err != nil {
-					return settingsProblem(err)
+				if err := validateSettings(s.providers[c.Provider], settings, creds); err != nil {
+					return err
 				}
 				c.Settings = settings
 				if b.Credentials != nil {

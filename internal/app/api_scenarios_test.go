@@ -333,3 +333,16 @@ func TestEnrollmentListFiltersAndCursorWalk(t *testing.T) {
 	s.run(t, scenario{method: "GET", path: "/v1/course-enrollments?limit=5&provider=canvas&cursor=" + cur, key: "ro",
 		wantStatus: 400, wantContain: []string{"other filters"}})
 }
+
+// Settings only a connector can judge (ranges, enums) are refused at create
+// time, not at the first sync.
+func TestConnectorSettingsCheckedOnCreate(t *testing.T) {
+	s := startServer(t)
+	body := canvasConnection("bad-page")
+	body["settings"].(map[string]string)["per_page"] = "5000"
+	res := s.run(t, scenario{method: "POST", path: "/v1/connections", key: "rw", body: body, wantStatus: 400, wantType: "validation",
+		wantAbsent: []string{canvasToken}})
+	if !bytes.Contains(res.Body, []byte("per_page")) {
+		t.Fatalf("problem does not name per_page: %s", res.Body)
+	}
+}
