@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/registrarhq/registrar/internal/api"
+	"github.com/registrarhq/registrar/internal/app"
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/store"
 )
@@ -345,4 +347,32 @@ func TestConnectorSettingsCheckedOnCreate(t *testing.T) {
 	if !bytes.Contains(res.Body, []byte("per_page")) {
 		t.Fatalf("problem does not name per_page: %s", res.Body)
 	}
+}
+
+// A process started without the key the credentials were sealed with must
+// refuse, not make a new key and lose them.
+func TestMissingSecretKeyIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	a, err := app.New(ctx, app.Config{DataDir: dir, SecretKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.API.ConnectionCreate(ctx, api.ConnectionCreateParams{Provider: "canvas", Name: "c",
+		Settings: map[string]string{"base_url": "https://x.example"}, Credentials: map[string]string{"token": "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if _, err := app.New(ctx, app.Config{DataDir: dir}); err == nil || !strings.Contains(err.Error(), "REGISTRAR_SECRET_KEY") {
+		t.Fatalf("opened without the key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret.key")); !os.IsNotExist(err) {
+		t.Fatalf("a new key file was made: %v", err)
+	}
+	b, err := app.New(ctx, app.Config{DataDir: dir, SecretKey: key})
+	if err != nil {
+		t.Fatalf("reopen with the key: %v", err)
+	}
+	b.Close()
 }

@@ -185,7 +185,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	box, err := secrets.Load(cfg.SecretKey, cfg.DataDir)
+	box, err := loadSecrets(ctx, cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -214,6 +214,32 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Version:    Version,
 	})
 	return a, nil
+}
+
+// loadSecrets opens the credentials key. A new key file is made only for a
+// database that holds no encrypted credentials yet: making one for a
+// database whose credentials were sealed with REGISTRAR_SECRET_KEY (or with a
+// key file that was lost) would leave them undecryptable, silently.
+func loadSecrets(ctx context.Context, cfg Config, st store.Store) (*secrets.Box, error) {
+	if cfg.SecretKey == "" {
+		keyFile := filepath.Join(cfg.DataDir, secrets.KeyFileName)
+		if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+			conns, err := st.ConnectionList(ctx, store.ConnectionListParams{})
+			if err != nil {
+				return nil, err
+			}
+			hooks, err := st.WebhookList(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if len(conns) > 0 || len(hooks) > 0 {
+				return nil, fmt.Errorf("no secret key: the database holds encrypted credentials but %s is missing and "+
+					"REGISTRAR_SECRET_KEY is not set; set REGISTRAR_SECRET_KEY to the key they were encrypted with, "+
+					"or restore the key file", keyFile)
+			}
+		}
+	}
+	return secrets.Load(cfg.SecretKey, cfg.DataDir)
 }
 
 // Close releases the store.

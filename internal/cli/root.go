@@ -132,22 +132,29 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
-// applyEnv fills every flag the user did not set from REGISTRAR_<FLAG>.
+// noEnvAnnotation marks a command whose own flags do not read REGISTRAR_*
+// variables: the simulator's vendor credentials (--token, --api-key) share
+// names with Registrar's own settings and must not pick them up.
+const noEnvAnnotation = "registrar/no-env"
+
+// applyEnv fills every flag the user did not set from REGISTRAR_<FLAG>. It
+// sets them through the flag set, so they count as given and satisfy
+// required flags (cobra checks those after this runs).
 func applyEnv(cmd *cobra.Command) error {
 	var errs []error
-	visit := func(f *pflag.Flag) {
-		if f.Changed {
+	local := cmd.LocalNonPersistentFlags()
+	skipLocal := cmd.Annotations[noEnvAnnotation] == "true"
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || (skipLocal && local.Lookup(f.Name) != nil) {
 			return
 		}
 		name := EnvPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(name); ok {
-			if err := f.Value.Set(v); err != nil {
+			if err := cmd.Flags().Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
 			}
 		}
-	}
-	cmd.Flags().VisitAll(visit)
-	cmd.InheritedFlags().VisitAll(visit)
+	})
 	return errors.Join(errs...)
 }
 

@@ -47,8 +47,9 @@ func newSimCommand() *cobra.Command {
 		Long: "Runs a faithful local copy of a vendor API (paths, auth, paging, errors, state rules, throttling) on a " +
 			"loopback port. The first line printed is \"listening on http://HOST:PORT\"; the next lines are the base URL " +
 			"and credentials to connect with. The admin API under /_sim/ (stats, faults, mutate, clock) answers on loopback.",
-		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"canvas", "absorb", "digitalchalk"},
+		Args:        cobra.ExactArgs(1),
+		ValidArgs:   []string{"canvas", "absorb", "digitalchalk"},
+		Annotations: map[string]string{noEnvAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sim, basePath, err := o.build(args[0])
 			if err != nil {
