@@ -30,6 +30,12 @@
 //
 // The engine does not queue work itself: SyncStart hands new runs to an
 // Enqueuer (package jobs, on River), whose workers call Run; Recover and
-// Schedule return nothing but enqueue what is due. The CLI calls Foreground to
-// run or follow a connection's sync in its own process.
+// Schedule hand over what is due the same way. Enqueueing a run twice is
+// harmless (the second execution finds it owned or finished), so nothing
+// needs exactly-once enqueueing. The CLI calls Foreground to run, resume or
+// follow a connection's sync in its own process.
+//
+// A record written through the API while a full run walks (write-back stores
+// the LMS's answer without a run's mark) is not swept by that run even if
+// the walk had passed its place: it was in the LMS after the run started.
 package syncer
