@@ -126,6 +126,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newSyncCommand(g),
 		newEnrollmentsCommand(),
 		newSimCommand(),
+		newWebhooksCommand(),
 		newVersionCommand(),
 		newBenchCommand(),
 	)
