@@ -203,7 +203,10 @@ func TestAbsorbIncremental(t *testing.T) {
 	if inc.Kind != store.SyncKindIncremental || inc.ChangedSince == nil {
 		t.Fatalf("second run is %s since %v, want incremental", inc.Kind, inc.ChangedSince)
 	}
-	if inc.Stats.Requests*5 > full.Stats.Requests || inc.Stats.Seen > int64(len(mutated))+50 {
+	// The connector still lists each course once (Absorb filters enrollments
+	// per course), so requests shrink less than records: fewer requests, and
+	// only the changed records read.
+	if inc.Stats.Requests == 0 || inc.Stats.Requests >= full.Stats.Requests || inc.Stats.Seen > int64(len(mutated))+50 {
 		t.Errorf("incremental run made %d requests and read %d records; the full run made %d requests for %d records, %d changed",
 			inc.Stats.Requests, inc.Stats.Seen, full.Stats.Requests, full.Stats.Seen, len(mutated))
 	}
