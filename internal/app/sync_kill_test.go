@@ -18,9 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/registrarhq/registrar/internal/provider"
-	"github.com/registrarhq/registrar/internal/provider/digitalchalk"
-	"github.com/registrarhq/registrar/internal/provider/providertest"
 	"github.com/registrarhq/registrar/internal/sim/dcsim"
 	"github.com/registrarhq/registrar/internal/sim/simkit"
 	"github.com/registrarhq/registrar/internal/store"
@@ -180,18 +177,6 @@ func TestKillAndResume(t *testing.T) {
 		t.Fatalf("connections add: %v\n%s", err, add.out.String())
 	}
 
-	// How many page requests a whole walk takes (DigitalChalk pages overlap
-	// a little, so it is counted, not computed).
-	reader, err := digitalchalk.Definition().New(provider.Config{
-		Settings: map[string]string{"base_url": srv.URL + "/dc/api/v5", "page_size": strconv.Itoa(pageSize)},
-		Secrets:  map[string]string{"token": "dc-sim-token"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, pages, err := providertest.ListAll(context.Background(), reader, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	sync := func() *proc { return startProc(t, bin, data, "sync", "dc") }
 	killAt := func(at int, label string) {
 		t.Helper()
@@ -215,19 +200,40 @@ func TestKillAndResume(t *testing.T) {
 	killAt(1, "before any commit")
 	// 2. Mid-run: the 40th page request, with 39 pages committed.
 	killAt(40, "mid-run")
-	// 3. The last page read, its commit pending: the test holds SQLite's
-	// write lock so the process blocks in its commit, and is killed there.
+	// 3. Resume to the end: the same run, every record inserted once.
+	st := openStore(t, data)
+	run := activeRun(t, st)
+	p := sync()
+	if err := p.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("resumed sync: %v\n%s", err, p.out.String())
+	}
+	if !strings.Contains(p.out.String(), "resuming sync run "+run.ID) {
+		t.Errorf("the process did not resume run %s:\n%s", run.ID, p.out.String())
+	}
+	done, err := st.SyncRunGet(context.Background(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status != store.SyncStatusSucceeded || done.Stats.Inserted != int64(len(sim.EnrollmentIDs())) {
+		t.Fatalf("the resumed run ended %s with %+v", done.Status, done.Stats)
+	}
+	pages := int(done.Stats.Pages) // page requests of a whole walk
+
+	// 4. After the end, a re-sync killed mid-run.
+	killAt(100, "re-sync mid-run")
+	// 5. The re-sync's last page read, its commit (which also sweeps and
+	// ends the run) pending: the test holds SQLite's write lock so the
+	// process blocks in that commit, and is killed there.
 	lockDB, err := sql.Open("sqlite", "file:"+filepath.Join(data, "registrar.db")+"?"+url.Values{
 		"_pragma": {"busy_timeout(20000)"}, "_txlock": {"immediate"}}.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lockDB.Close()
-	st := openStore(t, data)
-	run := activeRun(t, st)
-	remaining := pages - int(run.Stats.Pages)
+	resync := activeRun(t, st)
+	remaining := pages - int(resync.Stats.Pages)
 	var lock *sql.Tx
-	p := sync()
+	p = sync()
 	fired := ks.arm(remaining, action{
 		Before: func() {
 			var err error
@@ -249,32 +255,18 @@ func TestKillAndResume(t *testing.T) {
 		p.kill()
 		t.Fatalf("last page never requested:\n%s", p.out.String())
 	}
-	t.Logf("last page read, commit pending: killed (%d pages were committed before)", run.Stats.Pages)
-	if r := activeRun(t, st); r.Stats.Pages != int64(pages-1) || r.ID != run.ID {
+	if r := activeRun(t, st); r.ID != resync.ID || r.Stats.Pages != int64(pages-1) {
 		t.Fatalf("after the kill with the last page pending: run %s has %d pages committed, want %d", r.ID, r.Stats.Pages, pages-1)
 	}
-
-	// 4. Resume to the end.
-	p = sync()
-	if err := p.wait(t, 60*time.Second); err != nil {
-		t.Fatalf("final sync: %v\n%s", err, p.out.String())
-	}
-	if !strings.Contains(p.out.String(), "resuming sync run "+run.ID) {
-		t.Errorf("the last process did not resume run %s:\n%s", run.ID, p.out.String())
-	}
-	done, err := st.SyncRunGet(context.Background(), run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if done.Status != store.SyncStatusSucceeded || done.Stats.Inserted != int64(len(sim.EnrollmentIDs())) || done.Stats.Pages != int64(pages) {
-		t.Fatalf("the resumed run ended %s with %+v", done.Status, done.Stats)
-	}
-
-	// 5. After the end: a re-sync killed mid-way, then completed.
-	killAt(100, "re-sync mid-run")
+	t.Logf("last page read, commit pending: killed with %d of %d pages committed", pages-1, pages)
+	// 6. Resume the re-sync to its end: it changes nothing and sweeps nothing.
 	p = sync()
 	if err := p.wait(t, 60*time.Second); err != nil {
 		t.Fatalf("re-sync: %v\n%s", err, p.out.String())
+	}
+	if r, err := st.SyncRunGet(context.Background(), resync.ID); err != nil || r.Status != store.SyncStatusSucceeded ||
+		r.Stats.Inserted+r.Stats.Updated+r.Stats.Restored+r.Stats.Deleted != 0 || r.Stats.Unchanged < int64(len(sim.EnrollmentIDs())) {
+		t.Fatalf("the resumed re-sync: %v %+v", err, r)
 	}
 
 	// The store equals the LMS, and every record raised exactly one event.
