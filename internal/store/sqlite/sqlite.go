@@ -94,6 +94,18 @@ func dsn(path string, writer bool) string {
 	q.Add("_pragma", "cache_size(-32000)")
 	if writer {
 		q.Set("_txlock", "immediate")
+		// Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: a sync
+		// rewrites the same index pages page after page, and each checkpoint
+		// copies (and fsyncs) them into the database again. With 10,000
+		// pages, 100-record pages store ~25% faster (events.BenchmarkApplyPage,
+		// 1,000 pages: 11.9 → 9.1 ms per page).
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
+	} else {
+		// Readers map the file instead of copying pages through pread into
+		// each connection's cache. The mapped pages are the kernel's page
+		// cache, shared and reclaimable; the writer does not map, so a
+		// sync's resident memory does not grow with the database.
+		q.Add("_pragma", "mmap_size(268435456)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
