@@ -29,9 +29,19 @@ type server struct {
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerWith(t, app.Config{})
+}
+
+// startServerWith starts a server with cfg (its DataDir is set to a fresh
+// temporary directory when empty).
+func startServerWith(t *testing.T, cfg app.Config) *server {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	dir := cfg.DataDir
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{DataDir: dir})
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,44 +24,14 @@ import (
 // after 20-100 ms, and the retry window is short.
 func startHookServer(t *testing.T, mod func(*app.Config)) *server {
 	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	cfg := app.Config{DataDir: dir,
+	cfg := app.Config{
 		Sync: app.SyncConfig{PollEvery: 20 * time.Millisecond},
 		Webhooks: app.WebhookConfig{DispatchEvery: 50 * time.Millisecond, ClockEvery: 50 * time.Millisecond,
 			Backoff: webhook.Backoff{Initial: 20 * time.Millisecond, Factor: 2, Max: 100 * time.Millisecond, Jitter: 0.2}}}
 	if mod != nil {
 		mod(&cfg)
 	}
-	a, err := app.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	key, _, err := app.APIKeyCreate(ctx, a.Store, "test", false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	readKey, _, err := app.APIKeyCreate(ctx, a.Store, "reader", true, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, App: a, URL: "http://" + ln.Addr().String(), Key: key, ReadKey: readKey, DataDir: dir}
-	var once sync.Once
-	s.shutdown = func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			a.Close()
-		})
-	}
-	t.Cleanup(s.shutdown)
-	return s
+	return startServerWith(t, cfg)
 }
 
 // hookReceiver is a customer's endpoint: it verifies every signature

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,41 +23,11 @@ import (
 // and with the given clock (nil: the real one).
 func startWriteServer(t *testing.T, now func() time.Time) *server {
 	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{DataDir: dir, Now: now, HTTP: httpx.Options{MaxAttempts: 2, BaseBackoff: time.Millisecond,
+	return startServerWith(t, app.Config{Now: now, HTTP: httpx.Options{MaxAttempts: 2, BaseBackoff: time.Millisecond,
 		MaxBackoff: 5 * time.Millisecond, MaxElapsed: 5 * time.Second, Timeout: 5 * time.Second},
 		// The first sync of a new connection runs at once (connectSynced
 		// waits for it); no scheduled sync comes during a test.
 		Sync: app.SyncConfig{PollEvery: 20 * time.Millisecond, ScheduleEvery: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	key, _, err := app.APIKeyCreate(ctx, a.Store, "test", false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	readKey, _, err := app.APIKeyCreate(ctx, a.Store, "reader", true, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, App: a, URL: "http://" + ln.Addr().String(), Key: key, ReadKey: readKey, DataDir: dir}
-	var once sync.Once
-	s.shutdown = func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			a.Close()
-		})
-	}
-	t.Cleanup(s.shutdown)
-	return s
 }
 
 // startSim serves a simulator on loopback for the length of the test.
