@@ -49,7 +49,7 @@ type enrollmentListInput struct {
 
 type connectionEnrollmentListInput struct {
 	CID  string `path:"cid" doc:"Connection id."`
-	Mode string `query:"mode" enum:"stored,live" default:"stored" doc:"stored reads Registrar's copy; live asks the LMS now (filters other than limit and cursor do not apply)."`
+	Mode string `query:"mode" enum:"stored,live" default:"stored" doc:"stored reads Registrar's copy; live asks the LMS now, page by page in the LMS's own page size (filters and limit do not apply; cursor does)."`
 	EnrollmentFilters
 }
 
