@@ -230,55 +230,159 @@ func (e *execution) httpStats() httpx.Stats {
 	return httpx.Stats{}
 }
 
-// walk reads pages from the checkpoint to the end, committing each.
+// fetched is one page read by the fetcher of a walk, or the error that
+// ended the fetching.
+type fetched struct {
+	params provider.EnrollmentPageParams // what was asked
+	page   *provider.EnrollmentPage
+	used   httpx.Stats
+	err    error
+}
+
+// Batching bounds: the pages committed in one transaction. Committing
+// several pages at once saves the per-transaction work (the run row's read
+// and rewrite, the commit) that made a small page cost as much as a big
+// one; the bounds keep a batch's memory small and its checkpoint recent.
+const (
+	maxBatchPages   = 8
+	maxBatchRecords = 2000
+	// readAhead is how many fetched pages may wait for the store.
+	readAhead = 4
+)
+
+// walk reads pages from the checkpoint to the end, committing them. One
+// fetcher reads the next pages while the current ones are stored
+// (pipelining, in order); the pages that arrived while the store was busy
+// are committed together in one transaction, whose checkpoint is the cursor
+// after the last of them, so a resume is exactly as after per-page commits.
+// When the LMS is slower than the store, every page has its own commit.
 func (e *execution) walk(ctx context.Context) (*store.SyncRun, error) {
 	start := e.snapshot()
-	params := provider.EnrollmentPageParams{Cursor: start.Cursor, ChangedSince: start.ChangedSince}
+	pages := make(chan fetched, readAhead)
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	go e.fetcher(fetchCtx, provider.EnrollmentPageParams{Cursor: start.Cursor, ChangedSince: start.ChangedSince}, pages)
 	walked := map[string]bool{}
+	var pending *fetched // read but not yet batched (it did not fit)
+	for {
+		var batch []fetched
+		var failed *fetched // a fetch error or a cursor the walk had followed
+		records := 0
+		add := func(f fetched) bool {
+			if f.err == nil {
+				last := f.page.NextCursor == ""
+				if !last && (f.page.NextCursor == f.params.Cursor || walked[f.page.NextCursor]) {
+					// A frozen or cycling cursor would walk forever, or end as a
+					// phantom-complete run whose sweep deletes what it never reached.
+					f.err = fmt.Errorf("%s connector returned a cursor this walk had already followed: the walk would never end", e.provider)
+				}
+			}
+			if f.err != nil {
+				failed = &f
+				return false
+			}
+			walked[f.params.Cursor] = true
+			batch = append(batch, f)
+			records += len(f.page.Enrollments)
+			return f.page.NextCursor != ""
+		}
+		more := true
+		if pending != nil {
+			more, pending = add(*pending), nil
+		} else {
+			select {
+			case f := <-pages:
+				more = add(f)
+			case <-ctx.Done():
+				return e.release(ctx)
+			}
+		}
+		// Take what else is ready, without waiting for the LMS.
+		for more && len(batch) < maxBatchPages && records < maxBatchRecords {
+			select {
+			case f := <-pages:
+				if len(batch) > 0 && records+len(f.page.Enrollments) > maxBatchRecords && f.err == nil {
+					pending, more = &f, false
+					continue
+				}
+				more = add(f)
+				continue
+			default:
+			}
+			break
+		}
+		if len(batch) > 0 {
+			if out, err, stop := e.commitBatch(ctx, batch); stop {
+				return out, err
+			}
+		}
+		if failed != nil {
+			if failed.err != nil && ctx.Err() != nil {
+				return e.release(ctx)
+			}
+			return e.failWith(ctx, failed.err, failed.used)
+		}
+	}
+}
+
+// fetcher reads pages in order into out until the walk ends, a fetch fails
+// (the failure is sent, and it stops), or ctx is done.
+func (e *execution) fetcher(ctx context.Context, params provider.EnrollmentPageParams, out chan<- fetched) {
 	for {
 		before := e.httpStats()
 		page, err := e.s.fetch(ctx, e.reader, params)
-		used := e.httpStats().Sub(before)
-		if err != nil {
-			if ctx.Err() != nil {
-				return e.release(ctx)
-			}
-			return e.failWith(ctx, err, used)
+		f := fetched{params: params, page: page, used: e.httpStats().Sub(before), err: err}
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			return
 		}
-		last := page.NextCursor == ""
-		if !last && (page.NextCursor == params.Cursor || walked[page.NextCursor]) {
-			// A frozen or cycling cursor would walk forever, or end as a
-			// phantom-complete run whose sweep deletes what it never reached.
-			return e.failWith(ctx, fmt.Errorf("%s connector returned a cursor this walk had already followed: the walk would never end", e.provider), used)
-		}
-		walked[params.Cursor] = true
-		err = e.commit(ctx, func(tx store.Tx, next *store.SyncRun) error {
-			return e.applyPage(ctx, tx, next, page, used, last)
-		})
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, errLost) {
-				if errors.Is(err, errLost) {
-					return nil, err
-				}
-				return e.release(ctx)
-			}
-			// The store failed: give the run back so that a retry, here or
-			// elsewhere, resumes it from the last committed page.
-			_, _ = e.release(ctx)
-			return nil, err
-		}
-		e.s.metrics.addPage(e.provider, used)
-		e.report()
-		if last {
-			run := e.snapshot()
-			e.s.metrics.finished(e.provider, &run)
-			e.s.log.Info("sync run succeeded", "run", run.ID, "connection", run.ConnectionID, "kind", run.Kind,
-				"pages", run.Stats.Pages, "seen", run.Stats.Seen, "inserted", run.Stats.Inserted, "updated", run.Stats.Updated,
-				"deleted", run.Stats.Deleted, "restored", run.Stats.Restored)
-			return &run, nil
+		if err != nil || page.NextCursor == "" {
+			return
 		}
 		params.Cursor = page.NextCursor
 	}
+}
+
+// commitBatch stores pages in one transaction. stop says the walk ends
+// with (out, err): the run succeeded (its last page is in the batch), was
+// lost or released, or the store failed.
+func (e *execution) commitBatch(ctx context.Context, batch []fetched) (out *store.SyncRun, err error, stop bool) {
+	lastOfRun := batch[len(batch)-1].page.NextCursor == ""
+	err = e.commit(ctx, func(tx store.Tx, next *store.SyncRun) error {
+		for i, f := range batch {
+			if err := e.applyPage(ctx, tx, next, f.page, f.used, lastOfRun && i == len(batch)-1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, errLost) {
+			return nil, err, true
+		}
+		if ctx.Err() != nil {
+			out, err = e.release(ctx)
+			return out, err, true
+		}
+		// The store failed: give the run back so that a retry, here or
+		// elsewhere, resumes it from the last committed page.
+		_, _ = e.release(ctx)
+		return nil, err, true
+	}
+	for _, f := range batch {
+		e.s.metrics.addPage(e.provider, f.used)
+	}
+	e.report()
+	if !lastOfRun {
+		return nil, nil, false
+	}
+	run := e.snapshot()
+	e.s.metrics.finished(e.provider, &run)
+	e.s.log.Info("sync run succeeded", "run", run.ID, "connection", run.ConnectionID, "kind", run.Kind,
+		"pages", run.Stats.Pages, "seen", run.Stats.Seen, "inserted", run.Stats.Inserted, "updated", run.Stats.Updated,
+		"deleted", run.Stats.Deleted, "restored", run.Stats.Restored)
+	return &run, nil, true
 }
 
 // applyPage writes one page and moves the checkpoint past it; the last page
