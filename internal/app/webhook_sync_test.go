@@ -87,8 +87,16 @@ func TestWebhookDeliversWhatASyncChanged(t *testing.T) {
 	if len(second) <= len(first)+1 {
 		t.Fatalf("the re-sync raised no enrollment events: %d then %d", len(first), len(second))
 	}
-	metrics := string(s.do("GET", "/metrics", "", nil).Body)
-	if !strings.Contains(metrics, `registrar_webhook_attempts_total{outcome="succeeded"} `+strconv.Itoa(len(second))) {
+	// The receiver has every event before the deliverer has counted the last
+	// answer, so wait briefly for the counter to catch up.
+	want := `registrar_webhook_attempts_total{outcome="succeeded"} ` + strconv.Itoa(len(second))
+	metrics := ""
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if metrics = string(s.do("GET", "/metrics", "", nil).Body); strings.Contains(metrics, want) {
+			break
+		}
+	}
+	if !strings.Contains(metrics, want) {
 		t.Fatalf("metrics lack %d successful attempts", len(second))
 	}
 }
