@@ -138,6 +138,17 @@ type Client struct {
 
 	mu        sync.Mutex
 	pausedTil time.Time
+	// recent holds the times of the latest accepted answers (a ring), so
+	// that the first throttle can start pacing at the rate the vendor was
+	// accepting rather than at a guess.
+	recent  [64]time.Time
+	recentN int
+	sinceOK bool // an answer was accepted since the last throttle
+	// ceiling is the pace of the last throttle: the pace creeps back up
+	// only to just under it, so that a vendor whose throttles cost a long
+	// Retry-After is not probed into refusing again and again.
+	ceiling   rate.Limit
+	remaining bool // the vendor sends X-Rate-Limit-Remaining, which then paces
 }
 
 // New returns a client with defaults applied.
@@ -256,6 +267,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			retry = idempotent || resp.Status == http.StatusServiceUnavailable
 		default:
+			c.accepted()
 			c.observeRemaining(resp.Header)
 			return resp, nil
 		}
@@ -336,21 +348,78 @@ func (c *Client) wait(ctx context.Context) error {
 
 // slowDown reacts to a throttling answer: pause every caller for Retry-After
 // and lower the pace so the next requests do not hit the limit again.
+//
+// A vendor's limit is a token bucket (or close to one), so the pace that
+// keeps up with it is just under its refill rate: the first throttle sets
+// the pace to the rate accepted over the last second (which the burst may
+// inflate; further throttles correct it), a throttle after accepted answers
+// (the pace crept above the limit, see accepted) lowers it by 10%, and one
+// with no answer accepted since the last throttle by 30%. After a throttle
+// every caller waits at least 1.5 intervals of the new pace, so that the
+// bucket has a token again and the retry is not refused a second time.
 func (c *Client) slowDown(retryAfter time.Duration) {
+	now := time.Now()
 	c.mu.Lock()
-	if until := time.Now().Add(retryAfter); retryAfter > 0 && until.After(c.pausedTil) {
-		c.pausedTil = until
-	}
-	c.mu.Unlock()
+	defer c.mu.Unlock()
 	cur := c.limiter.Limit()
+	var next rate.Limit
 	switch {
 	case cur == rate.Inf:
-		// No known cap: start from a conservative pace and let observeRemaining
-		// and further throttles adjust it.
-		c.limiter.SetLimit(rate.Limit(10))
+		next = 10
+		if n := c.acceptedWithin(now, time.Second); n >= 2 {
+			next = rate.Limit(n)
+		}
+		c.ceiling = next
+	case c.sinceOK:
+		next, c.ceiling = cur*0.9, cur
 	default:
-		c.limiter.SetLimit(max(cur*0.7, 0.5))
+		next, c.ceiling = cur*0.7, cur
 	}
+	next = max(next, 0.5)
+	c.limiter.SetLimit(next)
+	c.sinceOK = false
+	pause := max(retryAfter, time.Duration(1.5*float64(time.Second)/float64(next)))
+	if until := now.Add(pause); until.After(c.pausedTil) {
+		c.pausedTil = until
+	}
+}
+
+// accepted records an answer that was not a throttle, and lets the pace
+// creep back up (about 10% a second) to just under the pace of the last
+// throttle, when only throttles pace it: without that, a pace lowered once
+// would stay well below the vendor's limit for good.
+func (c *Client) accepted() {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recent[c.recentN%len(c.recent)] = now
+	c.recentN++
+	c.sinceOK = true
+	cur := c.limiter.Limit()
+	if cur == rate.Inf || c.remaining {
+		return
+	}
+	if cur >= c.ceiling*0.98 {
+		return
+	}
+	next := min(cur+0.1, c.ceiling*0.98)
+	if c.opts.RateLimit > 0 {
+		next = min(next, rate.Limit(c.opts.RateLimit))
+	}
+	c.limiter.SetLimit(next)
+}
+
+// acceptedWithin counts the accepted answers of the last d (at most the
+// ring's size). c.mu is held.
+func (c *Client) acceptedWithin(now time.Time, d time.Duration) int {
+	n := 0
+	for i := 1; i <= min(c.recentN, len(c.recent)); i++ {
+		if now.Sub(c.recent[(c.recentN-i)%len(c.recent)]) > d {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // observeRemaining slows down before the vendor throttles, from Canvas's
@@ -364,6 +433,9 @@ func (c *Client) observeRemaining(h http.Header) {
 	if err != nil || remaining < 0 {
 		return // not a level we can reason about
 	}
+	c.mu.Lock()
+	c.remaining = true
+	c.mu.Unlock()
 	cur := c.limiter.Limit()
 	switch {
 	case remaining < 50 && cur == rate.Inf:
