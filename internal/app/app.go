@@ -91,6 +91,9 @@ type SyncConfig struct {
 	ScheduleEvery time.Duration
 	// Workers bounds concurrent sync runs (default 4).
 	Workers int
+	// ReapEvery is how often, on PostgreSQL, replicas look for running
+	// jobs of dead replicas to take over (default 10 s; see package jobs).
+	ReapEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -173,6 +176,9 @@ type App struct {
 	Jobs   *jobs.Jobs
 
 	connectors *connectorCache
+	// session, on PostgreSQL, holds this process's advisory locks: the
+	// sync runs it owns and its liveness as a replica.
+	session *postgres.Session
 	// work is what Serve's job workers run. Packages with background work
 	// add their workers and periodic jobs here, in New (see package jobs).
 	work jobs.Work
@@ -198,7 +204,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.connectors.defs[d.Name] = d
 	}
 	if err := a.openSyncs(ctx); err != nil {
-		st.Close()
+		a.Close()
 		return nil, err
 	}
 	a.openWebhooks()
@@ -242,22 +248,38 @@ func loadSecrets(ctx context.Context, cfg Config, st store.Store) (*secrets.Box,
 	return secrets.Load(cfg.SecretKey, cfg.DataDir)
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close releases the store (and, on PostgreSQL, the locks' session).
+func (a *App) Close() error {
+	if a.session != nil {
+		_ = a.session.Close()
+	}
+	return a.Store.Close()
+}
 
 // openSyncs builds the job queue (migrating River's tables) and the sync
 // engine. On SQLite every process using the data directory is on this host,
-// so a file lock there proves a sync owner alive; PostgreSQL replicas rely
-// on heartbeats.
+// so a file lock there proves a sync owner alive. PostgreSQL replicas may
+// be on several hosts, where a file lock proves nothing: there a session
+// advisory lock, which PostgreSQL drops with its holder's connection,
+// proves the owner of a run and the liveness of a replica.
 func (a *App) openSyncs(ctx context.Context) error {
 	cfg := a.Config
-	q, err := jobs.Open(ctx, jobs.Config{Store: a.Store, Logger: cfg.Logger, PollEvery: cfg.Sync.PollEvery})
+	jc := jobs.Config{Store: a.Store, Logger: cfg.Logger, PollEvery: cfg.Sync.PollEvery, ReapEvery: cfg.Sync.ReapEvery, Now: cfg.Now}
+	var locker syncer.Locker
+	switch st := a.Store.(type) {
+	case *postgres.Store:
+		s, err := st.OpenSession(ctx, postgres.SessionOptions{Logger: cfg.Logger})
+		if err != nil {
+			return err
+		}
+		a.session = s
+		locker, jc.Replicas = s, s
+	default:
+		locker = syncer.NewFileLocker(filepath.Join(cfg.DataDir, "locks"))
+	}
+	q, err := jobs.Open(ctx, jc)
 	if err != nil {
 		return err
-	}
-	var locker syncer.Locker
-	if cfg.DatabaseURL == "" {
-		locker = syncer.NewFileLocker(filepath.Join(cfg.DataDir, "locks"))
 	}
 	sy, err := syncer.New(syncer.Config{
 		Store: a.Store, Connectors: a.connectors, Enqueuer: q, Locker: locker, Now: cfg.Now, Logger: cfg.Logger,
@@ -365,10 +387,24 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var lost <-chan struct{} // nil (never ready) on SQLite
+	if a.session != nil {
+		lost = a.session.Done()
+	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-lost:
+		// Other replicas take this one for dead now and may already be
+		// working its runs and deliveries: working on would do them twice.
+		// Exit, and let the supervisor start a fresh replica.
+		err := a.session.Err()
+		a.Config.Logger.Error("stopping: this replica lost its PostgreSQL session", "err", err)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+		return err
 	}
 	a.Config.Logger.Info("shutting down", "grace", "10s")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
