@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ func newBenchCommand() *cobra.Command {
 	o := bench.Options{}
 	var jsonFile string
 	var memory bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure sync speed, API reads and memory against the simulators",
@@ -41,6 +43,17 @@ func newBenchCommand() *cobra.Command {
 				o.Child = func(ctx context.Context, args []string) *exec.Cmd {
 					return exec.CommandContext(ctx, exe, append([]string{"bench", benchChildCommand}, args...)...)
 				}
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			rep, err := bench.Run(cmd.Context(), o)
 			if rep != nil && len(rep.Providers) > 0 {
@@ -69,6 +82,7 @@ func newBenchCommand() *cobra.Command {
 	f.DurationVar(&o.APIDuration, "api-duration", 3*time.Second, "how long each API read is measured")
 	f.IntVar(&o.MemoryScale, "memory-scale", 10, "the second memory measure syncs this many times N")
 	f.BoolVar(&memory, "memory", true, "measure the peak memory of sync processes (at N and --memory-scale×N)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (simulators, syncs and API) to this file")
 	f.StringVar(&jsonFile, "json", "", "also write the figures as JSON to this file")
 	cmd.AddCommand(newBenchChildCommand())
 	return cmd
