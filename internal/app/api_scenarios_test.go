@@ -81,8 +81,12 @@ func (s *server) run(t *testing.T, sc scenario) *response {
 	return res
 }
 
-func TestConnectionsAPI(t *testing.T) {
-	s := startServer(t)
+func TestConnectionsAPI(t *testing.T) { testConnectionsAPI(t, startServer) }
+
+// testConnectionsAPI runs on a server from start (SQLite or PostgreSQL,
+// see scenarios_pg_test.go).
+func testConnectionsAPI(t *testing.T, start func(*testing.T) *server) {
+	s := start(t)
 	created := s.run(t, scenario{method: "POST", path: "/v1/connections", key: "rw", body: canvasConnection("acme-canvas"),
 		wantStatus: 201, wantContain: []string{`"credentials":{"token":true}`, `"provider":"canvas"`, `"sync_interval":"15m0s"`},
 		wantAbsent: []string{canvasToken}})
@@ -218,7 +222,11 @@ func seedEnrollments(t *testing.T, s *server, connID, provider string, n int, mu
 }
 
 func TestEnrollmentListFiltersAndCursorWalk(t *testing.T) {
-	s := startServer(t)
+	testEnrollmentListFiltersAndCursorWalk(t, startServer)
+}
+
+func testEnrollmentListFiltersAndCursorWalk(t *testing.T, start func(*testing.T) *server) {
+	s := start(t)
 	s.run(t, scenario{method: "POST", path: "/v1/connections", key: "rw", body: canvasConnection("a"), wantStatus: 201})
 	dc := map[string]any{"provider": "digitalchalk", "name": "b", "tenant": "globex",
 		"settings": map[string]string{"base_url": "https://api.digitalchalk.com/dc/api/v5"}, "credentials": map[string]string{"token": "t"}}

@@ -17,11 +17,15 @@ import (
 
 // startSyncServer is startServer with the sync engine tuned for tests: jobs
 // start within 50 ms and connectors retry briefly.
-func startSyncServer(t *testing.T) *server {
+func startSyncServer(t *testing.T) *server { return startSyncServerOn(t, "") }
+
+// startSyncServerOn is startSyncServer on the PostgreSQL database at
+// databaseURL ("" for SQLite in a temporary directory).
+func startSyncServerOn(t *testing.T, databaseURL string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{DataDir: dir,
+	a, err := app.New(ctx, app.Config{DataDir: dir, DatabaseURL: databaseURL,
 		HTTP: httpx.Options{BaseBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, MaxElapsed: 2 * time.Second},
 		Sync: app.SyncConfig{PollEvery: 50 * time.Millisecond, MaxFailure: 3 * time.Second}})
 	if err != nil {
@@ -103,7 +107,9 @@ func (s *server) pollRun(id string) apiRun {
 // TestSyncThroughTheAPI: creating a connection starts its first sync; POST
 // sync answers 202 with the active run; runs are listed and end succeeded;
 // the records are then listed by the enrollment API.
-func TestSyncThroughTheAPI(t *testing.T) {
+func TestSyncThroughTheAPI(t *testing.T) { testSyncThroughTheAPI(t, startSyncServer) }
+
+func testSyncThroughTheAPI(t *testing.T, start func(*testing.T) *server) {
 	t.Parallel()
 	sim, err := dcsim.New(dcsim.Config{Seed: 11, Enrollments: 400})
 	if err != nil {
@@ -114,7 +120,7 @@ func TestSyncThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	s := startSyncServer(t)
+	s := start(t)
 
 	created := s.do("POST", "/v1/connections", s.Key, map[string]any{"provider": "digitalchalk", "name": "dc",
 		"settings":    map[string]string{"base_url": srv.URL + "/dc/api/v5", "page_size": "50"},

@@ -86,6 +86,8 @@ func addSyncFlags(cmd *cobra.Command, c *app.SyncConfig) {
 	f.DurationVar(&c.FullEvery, "full-sync-every", syncer.DefaultFullEvery,
 		"longest time between full scheduled syncs of a connection (only full syncs detect deletes)")
 	f.IntVar(&c.Workers, "sync-workers", jobs.DefaultSyncWorkers, "sync runs worked at once")
+	f.DurationVar(&c.ReapEvery, "dead-replica-check-every", jobs.DefaultReapEvery,
+		"with PostgreSQL, how often replicas look for a dead replica's running syncs and deliveries to take over")
 }
 
 // syncProgress shows a run's progress: a bar on a terminal (records, pages,

@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -194,14 +195,20 @@ func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, addr string, timeo
 			return fmt.Errorf("postgres: gave up waiting for the database at %s: %w", addr, ctx.Err())
 		}
 		if permanent(err) {
-			return fmt.Errorf("postgres: database at %s refused the connection: %w", addr, err)
+			return oneLine{fmt.Errorf("postgres: database at %s refused the connection: %w", addr, err)}
 		}
 		remaining := time.Until(deadline)
 		if timeout < 0 || remaining <= 0 {
-			return fmt.Errorf("postgres: could not reach the database at %s (waited %s): %w",
-				addr, time.Since(start).Round(100*time.Millisecond), err)
+			return oneLine{fmt.Errorf("postgres: could not reach the database at %s (waited %s): %w",
+				addr, time.Since(start).Round(100*time.Millisecond), err)}
 		}
-		logger.Warn("waiting for PostgreSQL", "address", addr, "attempt", attempt, "error", err.Error())
+		// One line says what is going on; repeating it every attempt (18
+		// times in 30 s) would bury the line that says how it ended.
+		if attempt == 1 {
+			logger.Warn("waiting for PostgreSQL", "address", addr, "for", timeout.String(), "error", oneLine{err}.Error())
+		} else {
+			logger.Debug("still waiting for PostgreSQL", "address", addr, "attempt", attempt, "error", oneLine{err}.Error())
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("postgres: gave up waiting for the database at %s: %w", addr, ctx.Err())
@@ -210,6 +217,14 @@ func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, addr string, timeo
 		delay = min(delay*2, 2*time.Second)
 	}
 }
+
+// oneLine shows an error on one line: pgconn joins the failures of several
+// addresses (localhost's IPv4 and IPv6) with newlines, and a start-up
+// failure is read as a single line on a terminal or in a log.
+type oneLine struct{ err error }
+
+func (e oneLine) Error() string { return strings.Join(strings.Fields(e.err.Error()), " ") }
+func (e oneLine) Unwrap() error { return e.err }
 
 // permanent reports server answers that retrying will not change.
 func permanent(err error) bool {

@@ -1,10 +1,12 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -360,9 +362,11 @@ func TestOpenUnreachableSaysWhereNotWhat(t *testing.T) {
 	t.Parallel()
 	addr := closedPort(t)
 	start := time.Now()
+	var log bytes.Buffer
 	_, err := postgres.Open(context.Background(), postgres.Options{
 		URL:            "postgres://registrar:s3cret-Passw0rd@" + addr + "/registrar?sslmode=disable",
 		StartupTimeout: 1200 * time.Millisecond,
+		Logger:         slog.New(slog.NewTextHandler(&log, nil)),
 	})
 	took := time.Since(start)
 	if err == nil {
@@ -372,8 +376,16 @@ func TestOpenUnreachableSaysWhereNotWhat(t *testing.T) {
 	if !strings.Contains(msg, "could not reach the database at "+addr) {
 		t.Errorf("error does not name %s: %s", addr, msg)
 	}
-	if strings.Contains(msg, "s3cret-Passw0rd") {
-		t.Errorf("error shows the password: %s", msg)
+	if strings.Contains(msg, "s3cret-Passw0rd") || strings.Contains(log.String(), "s3cret-Passw0rd") {
+		t.Errorf("error or log shows the password: %s\n%s", msg, log.String())
+	}
+	// serve prints the error as one line; the wait is logged once, not
+	// at each of the attempts.
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error spans lines: %q", msg)
+	}
+	if lines := strings.Count(log.String(), "\n"); lines != 1 || !strings.Contains(log.String(), "waiting for PostgreSQL") {
+		t.Errorf("want one line saying it waits, got %d:\n%s", lines, log.String())
 	}
 	if took < time.Second || took > 5*time.Second {
 		t.Errorf("gave up after %s, want about 1.2s", took)
