@@ -196,6 +196,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	if _, shared := st.(*postgres.Store); shared && cfg.SecretKey == "" {
+		// A replica making its own key file would seal what the others
+		// cannot open, and nothing fails until one of them tries.
+		cfg.Logger.Warn("the secret key comes from a key file in this data directory; replicas sharing the database must all "+
+			"use the same key: set REGISTRAR_SECRET_KEY on every replica", "key_file", filepath.Join(cfg.DataDir, secrets.KeyFileName))
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &App{Config: cfg, Store: st, Secrets: box, Metrics: reg}
