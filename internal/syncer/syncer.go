@@ -43,7 +43,9 @@ type Enqueuer interface {
 // either takes the lock (ok, with unlock to release it) or reports that a
 // live owner holds it. The lock must be released by the operating system
 // when its holder dies, so a run left behind by a killed process can be taken
-// over at once. FileLocker does that for processes sharing a host.
+// over at once. FileLocker does that for processes sharing a host (SQLite);
+// postgres.Session does it for replicas on any host sharing one PostgreSQL
+// (a session advisory lock, dropped with its connection).
 type Locker interface {
 	TryLock(key string) (unlock func(), ok bool, err error)
 }
@@ -55,9 +57,10 @@ type Config struct {
 	// Enqueuer receives runs started by SyncStart, Recover and Schedule; nil
 	// means they stay queued until Foreground or Run executes them.
 	Enqueuer Enqueuer
-	// Locker, when set, decides liveness of run owners on this host; without
-	// it (PostgreSQL replicas on several hosts) a running run is taken over
-	// only once its heartbeat is older than StaleAfter.
+	// Locker, when set, decides liveness of run owners: a running run is
+	// taken over as soon as its lock is free, and never while it is held,
+	// however old its heartbeat. Without it a running run is taken over only
+	// once its heartbeat is older than StaleAfter.
 	Locker Locker
 	Now    func() time.Time
 	Logger *slog.Logger
