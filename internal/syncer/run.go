@@ -235,6 +235,7 @@ func (e *execution) httpStats() httpx.Stats {
 type fetched struct {
 	params provider.EnrollmentPageParams // what was asked
 	page   *provider.EnrollmentPage
+	hashes []string // events.Hash of each record, computed by the fetcher
 	used   httpx.Stats
 	err    error
 }
@@ -332,6 +333,14 @@ func (e *execution) fetcher(ctx context.Context, params provider.EnrollmentPageP
 		before := e.httpStats()
 		page, err := e.s.fetch(ctx, e.reader, params)
 		f := fetched{params: params, page: page, used: e.httpStats().Sub(before), err: err}
+		if err == nil {
+			// Hashing here, beside the store's work on earlier pages, keeps it
+			// off the single writer's path (see events.ApplyParams.Hashes).
+			f.hashes = make([]string, len(page.Enrollments))
+			for i, r := range page.Enrollments {
+				f.hashes[i] = events.Hash(r)
+			}
+		}
 		select {
 		case out <- f:
 		case <-ctx.Done():
@@ -351,7 +360,7 @@ func (e *execution) commitBatch(ctx context.Context, batch []fetched) (out *stor
 	lastOfRun := batch[len(batch)-1].page.NextCursor == ""
 	err = e.commit(ctx, func(tx store.Tx, next *store.SyncRun) error {
 		for i, f := range batch {
-			if err := e.applyPage(ctx, tx, next, f.page, f.used, lastOfRun && i == len(batch)-1); err != nil {
+			if err := e.applyPage(ctx, tx, next, f.page, f.hashes, f.used, lastOfRun && i == len(batch)-1); err != nil {
 				return err
 			}
 		}
@@ -387,13 +396,13 @@ func (e *execution) commitBatch(ctx context.Context, batch []fetched) (out *stor
 
 // applyPage writes one page and moves the checkpoint past it; the last page
 // also ends the run (see the package doc).
-func (e *execution) applyPage(ctx context.Context, tx store.Tx, next *store.SyncRun, page *provider.EnrollmentPage, used httpx.Stats, last bool) error {
+func (e *execution) applyPage(ctx context.Context, tx store.Tx, next *store.SyncRun, page *provider.EnrollmentPage, hashes []string, used httpx.Stats, last bool) error {
 	now := *next.HeartbeatAt
 	// Incremental runs mark what they saw too. Only a full run's own mark
 	// protects a record from its sweep, so this costs deletes nothing, and it
 	// leaves the empty mark to writes from outside a sync (see sweep).
 	counts, err := events.Apply(ctx, tx, events.ApplyParams{
-		ConnectionID: next.ConnectionID, RunID: next.ID, Records: page.Enrollments, Now: now, Source: "sync",
+		ConnectionID: next.ConnectionID, RunID: next.ID, Records: page.Enrollments, Hashes: hashes, Now: now, Source: "sync",
 	})
 	if err != nil {
 		return err
