@@ -135,7 +135,15 @@ func (s *Syncer) claim(ctx context.Context, runID string, haveLock bool) (*store
 		if r.StartedAt == nil {
 			r.StartedAt = &now
 		}
-		r.Status, r.HeartbeatAt, r.Error = store.SyncStatusRunning, &now, ""
+		// The heartbeat doubles as the owner's token (commit compares it), and
+		// it has second precision: a claim always moves it past the previous
+		// owner's last one, so a stalled owner that wakes up within the same
+		// second cannot mistake the run for still its own.
+		hb := now
+		if r.HeartbeatAt != nil && !hb.After(*r.HeartbeatAt) {
+			hb = r.HeartbeatAt.Add(time.Second)
+		}
+		r.Status, r.HeartbeatAt, r.Error = store.SyncStatusRunning, &hb, ""
 		return tx.SyncRunUpdate(ctx, r)
 	})
 	return out, err
@@ -179,7 +187,12 @@ func (e *execution) commit(ctx context.Context, fn func(tx store.Tx, next *store
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	next := e.run
+	// Never move the heartbeat back (see claim): it stays past any earlier
+	// owner's, whatever this process's clock says.
 	now := e.s.now()
+	if e.run.HeartbeatAt != nil && now.Before(*e.run.HeartbeatAt) {
+		now = *e.run.HeartbeatAt
+	}
 	next.HeartbeatAt = &now
 	err := e.s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
 		cur, err := tx.SyncRunGet(ctx, e.run.ID)
