@@ -1,0 +1,68 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"path/filepath"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+)
+
+// Migration 3 rebuilds enrollments as a rowid table: the rows of a database
+// at version 2 survive it (and its down step), and the upsert's ON CONFLICT
+// (connection_id, id) still finds them.
+func TestMigrateEnrollmentsRowid(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", dsn(filepath.Join(t.TempDir(), "r.db"), true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sub, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(want int) {
+		t.Helper()
+		var n int
+		var data string
+		if err := db.QueryRowContext(ctx, `SELECT count(*), max(data) FROM enrollments`).Scan(&n, &data); err != nil || n != want || data != `{"b":2}` {
+			t.Fatalf("enrollments: %d rows, max data %q, %v; want %d", n, data, err, want)
+		}
+	}
+	if _, err := p.UpTo(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	exec(`INSERT INTO connections (id, provider, name, sync_interval_s, created_at, updated_at) VALUES ('con_1', 'canvas', 'a', 60, 1, 1)`)
+	exec(`INSERT INTO enrollments (connection_id, id, provider, status, changed_at, content_hash, data, overdue_event_at)
+		VALUES ('con_1', 'e1', 'canvas', 'enrolled', 1, 'h1', '{"a":1}', 5), ('con_1', 'e2', 'canvas', 'enrolled', 1, 'h2', '{"b":2}', NULL)`)
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count(2)
+	exec(`INSERT INTO enrollments (connection_id, id, provider, status, changed_at, content_hash, data)
+		VALUES ('con_1', 'e1', 'canvas', 'passed', 2, 'h1b', '{"a":1}') ON CONFLICT (connection_id, id) DO UPDATE SET status = excluded.status`)
+	count(2)
+	var status string
+	var overdue int
+	if err := db.QueryRowContext(ctx, `SELECT status, overdue_event_at FROM enrollments WHERE connection_id = 'con_1' AND id = 'e1'`).Scan(&status, &overdue); err != nil || status != "passed" || overdue != 5 {
+		t.Fatalf("e1 after upsert: %q %d %v", status, overdue, err)
+	}
+	if _, err := p.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count(2)
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count(2)
+}
