@@ -49,7 +49,11 @@ type Data struct {
 	ChangedFields []string `json:"changed_fields,omitempty"`
 	// Source says what wrote the change: "sync" or "api".
 	Source string `json:"source,omitempty"`
-	// Enrollment is the record after the change.
+	// Enrollment is the record after the change, without its vendor payload
+	// (remote_data): events carry the unified record, and a consumer that
+	// needs the vendor's raw JSON reads the record from the API
+	// (GET /v1/connections/{cid}/course-enrollments/{id}). Leaving it out halves what a sync
+	// writes per new record (the row keeps it) and keeps events small.
 	Enrollment *lms.CourseEnrollment `json:"enrollment,omitempty"`
 }
 
@@ -195,6 +199,9 @@ func event(typ string, now time.Time, d Data, p ApplyParams) store.Event {
 	if d.Enrollment != nil {
 		d.EnrollmentID = d.Enrollment.ID
 		d.Provider = d.Enrollment.Provider
+		rec := *d.Enrollment // a copy: the caller's record keeps its remote_data
+		rec.RemoteData = nil // see Data.Enrollment
+		d.Enrollment = &rec
 	}
 	b, err := json.Marshal(d)
 	if err != nil {

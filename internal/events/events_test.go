@@ -124,3 +124,24 @@ func TestHashIgnoresBookkeeping(t *testing.T) {
 		t.Fatal("a content change kept the hash")
 	}
 }
+
+// Event payloads carry the record without its vendor payload; the stored
+// row keeps it.
+func TestEventsLeaveOutRemoteData(t *testing.T) {
+	s := open(t)
+	r := rec("e1", lms.StatusEnrolled, 0)
+	r.RemoteData = json.RawMessage(`{"vendor":"raw"}`)
+	_, evts := apply(t, s, "run_1", t0, r)
+	if len(evts) != 1 {
+		t.Fatalf("%d events", len(evts))
+	}
+	var d events.Data
+	if err := json.Unmarshal(evts[0].Data, &d); err != nil || d.Enrollment == nil || d.Enrollment.ID != "e1" ||
+		d.Enrollment.RemoteData != nil || d.Enrollment.User == nil || d.Enrollment.SyncedAt == nil {
+		t.Fatalf("event data %s (%v)", evts[0].Data, err)
+	}
+	got, err := s.EnrollmentGet(context.Background(), "con_1", "e1")
+	if err != nil || string(got.Record.RemoteData) != `{"vendor":"raw"}` {
+		t.Fatalf("stored remote_data %s (%v)", got.Record.RemoteData, err)
+	}
+}
