@@ -51,6 +51,24 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
+// collect scans every row of a query with scan; the query's error passes
+// through, so callers can hand QueryContext's results straight in.
+func collect[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (*T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
 // --- connections ---
 
 const connectionColumns = `id, provider, name, tenant, settings, secrets_ciphertext, secret_names, sync_interval_s,
@@ -98,19 +116,7 @@ func (q queries) ConnectionList(ctx context.Context, p store.ConnectionListParam
 		where, args = append(where, "tenant = ?"), append(args, p.Tenant)
 	}
 	rows, err := q.db.QueryContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE `+strings.Join(where, " AND ")+` ORDER BY created_at, id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanConnection)
 }
 
 // --- api keys ---
@@ -471,19 +477,7 @@ func (q queries) SyncRunActive(ctx context.Context, connectionID string) (*store
 
 func (q queries) SyncRunListActive(ctx context.Context) ([]store.SyncRun, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+syncRunColumns+syncRunFrom+` WHERE r.status IN ('queued', 'running') ORDER BY r.id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.SyncRun
-	for rows.Next() {
-		r, err := scanSyncRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanSyncRun)
 }
 
 func (q queries) SyncRunList(ctx context.Context, p store.SyncRunListParams) ([]store.SyncRun, error) {
@@ -498,19 +492,7 @@ func (q queries) SyncRunList(ctx context.Context, p store.SyncRunListParams) ([]
 	}
 	args = append(args, limit)
 	rows, err := q.db.QueryContext(ctx, `SELECT `+syncRunColumns+syncRunFrom+` WHERE `+where+` ORDER BY r.id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.SyncRun
-	for rows.Next() {
-		r, err := scanSyncRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanSyncRun)
 }
 
 // --- events ---
@@ -581,19 +563,7 @@ func (q queries) WebhookGet(ctx context.Context, id string) (*store.Webhook, err
 
 func (q queries) WebhookList(ctx context.Context) ([]store.Webhook, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *w)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanWebhook)
 }
 
 func (q queries) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([]store.Delivery, error) {
