@@ -2,11 +2,13 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/registrarhq/registrar/internal/cli"
 )
@@ -76,5 +78,39 @@ func TestVersionAndMigrate(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "migrate", "--data-dir", t.TempDir()); code != 0 || !strings.Contains(out, "up to date") {
 		t.Fatalf("migrate: %d %q", code, out)
+	}
+}
+
+// The simulator prints what a connection needs under the settings' names.
+func TestSimPrintsConnectionSettings(t *testing.T) {
+	for vendor, want := range map[string][]string{
+		"canvas":       {"base_url: http://", "token: canvas-sim-token", "account_id: 1"},
+		"absorb":       {"base_url: http://", "api_key: ", "username: admin", "password: "},
+		"digitalchalk": {"base_url: http://", "/dc/api/v5", "token: dc-sim-token"},
+	} {
+		t.Run(vendor, func(t *testing.T) {
+			out := &syncBuffer{}
+			ctx, cancel := context.WithCancel(context.Background())
+			root := cli.NewRoot(out, out)
+			root.SetArgs([]string{"sim", vendor, "--enrollments", "50", "--addr", "127.0.0.1:0"})
+			done := make(chan error, 1)
+			go func() { done <- root.ExecuteContext(ctx) }()
+			for i := 0; i < 200 && !strings.Contains(out.String(), want[len(want)-1]); i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			got := out.String()
+			if !strings.HasPrefix(got, "listening on http://127.0.0.1:") {
+				t.Fatalf("first line: %q", got)
+			}
+			for _, w := range want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+		})
 	}
 }

@@ -64,7 +64,16 @@ func newSimCommand() *cobra.Command {
 			fmt.Fprintf(out, "listening on %s\n", srv.URL)
 			fmt.Fprintf(out, "base_url: %s%s\n", srv.URL, basePath)
 			for _, c := range sim.Credentials() {
-				fmt.Fprintf(out, "%s: %s\n", strings.ToLower(strings.ReplaceAll(c.Name, " ", "_")), c.Value)
+				name := strings.ToLower(strings.ReplaceAll(c.Name, " ", "_"))
+				// Print credentials under the names of the connection settings
+				// they fill; base_url above already carries the path prefix.
+				switch name {
+				case "bearer_token":
+					name = "token"
+				case "base_path":
+					continue
+				}
+				fmt.Fprintf(out, "%s: %s\n", name, c.Value)
 			}
 			<-cmd.Context().Done()
 			return nil
