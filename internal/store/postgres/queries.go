@@ -14,6 +14,8 @@ import (
 
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/store"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // dbtx is what both the pool and a transaction offer.
@@ -198,7 +200,7 @@ func scanEnrollment(row pgx.Row) (*store.Enrollment, error) {
 	if err := row.Scan(&connID, &id, &provider, &e.ChangedAt, &synced, &deleted, &e.ContentHash, &e.SeenRun, &data, &lastFull); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(data, &e.Record); err != nil {
+	if err := gojson.Unmarshal(data, &e.Record); err != nil {
 		return nil, fmt.Errorf("enrollment %s/%s data: %w", connID, id, err)
 	}
 	e.Record.ConnectionID = connID

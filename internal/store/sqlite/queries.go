@@ -11,6 +11,8 @@ import (
 
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/store"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // dbtx is what both a pool and a transaction offer.
@@ -165,7 +167,7 @@ func scanEnrollment(row interface{ Scan(...any) error }) (*store.Enrollment, err
 	if err := row.Scan(&connID, &id, &provider, &changed, &synced, &deleted, &e.ContentHash, &e.SeenRun, &data, &lastFull); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(data), &e.Record); err != nil {
+	if err := gojson.Unmarshal([]byte(data), &e.Record); err != nil {
 		return nil, fmt.Errorf("enrollment %s/%s data: %w", connID, id, err)
 	}
 	e.Record.ConnectionID = connID
