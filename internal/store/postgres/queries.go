@@ -97,6 +97,24 @@ const connectionSelect = `SELECT id, provider, name, tenant, settings, secrets_c
 	EXTRACT(EPOCH FROM sync_interval)::bigint, paused, created_at, updated_at, last_sync_at, last_sync_status,
 	last_sync_error, last_full_sync_at FROM connections`
 
+// collect scans every row of a query with scan; the query's error passes
+// through, so callers can hand Query's results straight in.
+func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (*T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
 func scanConnection(row pgx.Row) (*store.Connection, error) {
 	var c store.Connection
 	var settings, names []byte
@@ -137,19 +155,7 @@ func (q queries) ConnectionList(ctx context.Context, p store.ConnectionListParam
 		where = append(where, "tenant = "+args.add(p.Tenant))
 	}
 	rows, err := q.db.Query(ctx, connectionSelect+` WHERE `+strings.Join(where, " AND ")+` ORDER BY created_at, id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanConnection)
 }
 
 // --- api keys ---
@@ -172,19 +178,7 @@ func (q queries) APIKeyGetByHash(ctx context.Context, hash string) (*store.APIKe
 
 func (q queries) APIKeyList(ctx context.Context) ([]store.APIKey, error) {
 	rows, err := q.db.Query(ctx, apiKeySelect+` ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *k)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanAPIKey)
 }
 
 // --- enrollments ---
@@ -493,19 +487,7 @@ func (q queries) SyncRunActive(ctx context.Context, connectionID string) (*store
 
 func (q queries) SyncRunListActive(ctx context.Context) ([]store.SyncRun, error) {
 	rows, err := q.db.Query(ctx, syncRunSelect+` WHERE r.status IN ('queued', 'running') ORDER BY r.id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.SyncRun
-	for rows.Next() {
-		r, err := scanSyncRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanSyncRun)
 }
 
 func (q queries) SyncRunList(ctx context.Context, p store.SyncRunListParams) ([]store.SyncRun, error) {
@@ -519,19 +501,7 @@ func (q queries) SyncRunList(ctx context.Context, p store.SyncRunListParams) ([]
 		where += " AND r.id < " + args.add(p.Before)
 	}
 	rows, err := q.db.Query(ctx, syncRunSelect+` WHERE `+where+` ORDER BY r.id DESC LIMIT `+args.add(limit), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.SyncRun
-	for rows.Next() {
-		r, err := scanSyncRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanSyncRun)
 }
 
 // --- events ---
@@ -599,19 +569,7 @@ func (q queries) WebhookGet(ctx context.Context, id string) (*store.Webhook, err
 
 func (q queries) WebhookList(ctx context.Context) ([]store.Webhook, error) {
 	rows, err := q.db.Query(ctx, webhookSelect+` ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *w)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanWebhook)
 }
 
 func (q queries) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([]store.Delivery, error) {
