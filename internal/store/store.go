@@ -32,6 +32,10 @@ type Store interface {
 	// InTx runs fn in one write transaction: everything fn does through tx
 	// commits together or not at all. fn must not keep tx after it returns.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// EnrollmentEncode returns the engine's stored form of a record (see
+	// Enrollment.Encoded). It is pure: no database access, safe to call
+	// from any goroutine.
+	EnrollmentEncode(r lms.CourseEnrollment) ([]byte, error)
 
 	// Migrate applies pending migrations; engines also run it when opened.
 	Migrate(ctx context.Context) error
@@ -194,6 +198,11 @@ type Enrollment struct {
 	ChangedAt time.Time
 	// SeenRun is the last sync run that saw the record.
 	SeenRun string
+	// Encoded, when set on a row given to EnrollmentUpsertMany, is
+	// Store.EnrollmentEncode of Record, done by the caller outside the
+	// transaction; the engine writes it instead of encoding Record on the
+	// single writer's path. Nil: the engine encodes Record.
+	Encoded []byte
 }
 
 // EnrollmentState is the part of a stored record a sync diffs against.

@@ -247,12 +247,13 @@ func (e *execution) httpStats() httpx.Stats {
 // fetched is one page read by the fetcher of a walk, or the error that
 // ended the fetching.
 type fetched struct {
-	params provider.EnrollmentPageParams // what was asked
-	page   *provider.EnrollmentPage
-	hashes []string // events.Hash of each record, computed by the fetcher
-	used   httpx.Stats
-	err    error
-	queued int64 // read-ahead records it holds until committed
+	params  provider.EnrollmentPageParams // what was asked
+	page    *provider.EnrollmentPage
+	hashes  []string // events.Hash of each record, computed by the preparer
+	encoded [][]byte // the store's encoding of records to write (preparer)
+	used    httpx.Stats
+	err     error
+	queued  int64 // read-ahead records it holds until committed
 }
 
 // Batching bounds: the pages committed in one transaction. Committing
@@ -287,7 +288,9 @@ func (e *execution) walk(ctx context.Context) (*store.SyncRun, error) {
 	fetchCtx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
 	queued := semaphore.NewWeighted(readAheadRecords)
-	go e.fetcher(fetchCtx, provider.EnrollmentPageParams{Cursor: start.Cursor, ChangedSince: start.ChangedSince}, pages, queued)
+	fetchedPages := make(chan fetched, readAheadPages)
+	go e.fetcher(fetchCtx, provider.EnrollmentPageParams{Cursor: start.Cursor, ChangedSince: start.ChangedSince}, fetchedPages, queued)
+	go e.preparer(fetchCtx, start.ConnectionID, fetchedPages, pages)
 	walked := map[string]bool{}
 	var pending *fetched // read but not yet batched (it did not fit)
 	for {
@@ -363,12 +366,6 @@ func (e *execution) fetcher(ctx context.Context, params provider.EnrollmentPageP
 		page, err := e.s.fetch(ctx, e.reader, params)
 		f := fetched{params: params, page: page, used: e.httpStats().Sub(before), err: err}
 		if err == nil {
-			// Hashing here, beside the store's work on earlier pages, keeps it
-			// off the single writer's path (see events.ApplyParams.Hashes).
-			f.hashes = make([]string, len(page.Enrollments))
-			for i, r := range page.Enrollments {
-				f.hashes[i] = events.Hash(r)
-			}
 			f.queued = min(int64(len(page.Enrollments)), readAheadRecords)
 			if err := queued.Acquire(ctx, f.queued); err != nil {
 				return
@@ -386,6 +383,58 @@ func (e *execution) fetcher(ctx context.Context, params provider.EnrollmentPageP
 	}
 }
 
+// preparer does, beside the fetcher and the store, the work on a page that
+// needs no transaction, so that the single writer only writes: it hashes
+// every record (events.ApplyParams.Hashes) and encodes the ones the store
+// does not hold with that hash (events.ApplyParams.Encoded), judged from the
+// committed states it reads. Those states may be behind the writer (pages
+// in flight), which costs at most an encoding made for nothing or left to
+// the writer: what to write is still decided in the transaction.
+func (e *execution) preparer(ctx context.Context, connectionID string, in <-chan fetched, out chan<- fetched) {
+	for {
+		var f fetched
+		select {
+		case f = <-in:
+		case <-ctx.Done():
+			return
+		}
+		if f.err == nil {
+			e.prepare(ctx, connectionID, &f)
+		}
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			return
+		}
+		if f.err != nil || f.page.NextCursor == "" {
+			return
+		}
+	}
+}
+
+func (e *execution) prepare(ctx context.Context, connectionID string, f *fetched) {
+	recs := f.page.Enrollments
+	f.hashes = make([]string, len(recs))
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		f.hashes[i] = events.Hash(r)
+		ids[i] = r.ID
+	}
+	states, err := e.s.cfg.Store.EnrollmentStates(ctx, connectionID, ids)
+	if err != nil {
+		return // the writer reads the states again and encodes what it writes
+	}
+	f.encoded = make([][]byte, len(recs))
+	for i, r := range recs {
+		if st, ok := states[r.ID]; ok && st.ContentHash == f.hashes[i] && st.RemoteDeletedAt == nil {
+			continue // unchanged: only marked seen
+		}
+		if b, err := e.s.cfg.Store.EnrollmentEncode(r); err == nil {
+			f.encoded[i] = b
+		}
+	}
+}
+
 // commitBatch stores pages in one transaction. stop says the walk ends
 // with (out, err): the run succeeded (its last page is in the batch), was
 // lost or released, or the store failed.
@@ -393,7 +442,7 @@ func (e *execution) commitBatch(ctx context.Context, batch []fetched) (out *stor
 	lastOfRun := batch[len(batch)-1].page.NextCursor == ""
 	err = e.commit(ctx, func(tx store.Tx, next *store.SyncRun) error {
 		for i, f := range batch {
-			if err := e.applyPage(ctx, tx, next, f.page, f.hashes, f.used, lastOfRun && i == len(batch)-1); err != nil {
+			if err := e.applyPage(ctx, tx, next, f.page, f.hashes, f.encoded, f.used, lastOfRun && i == len(batch)-1); err != nil {
 				return err
 			}
 		}
@@ -429,13 +478,13 @@ func (e *execution) commitBatch(ctx context.Context, batch []fetched) (out *stor
 
 // applyPage writes one page and moves the checkpoint past it; the last page
 // also ends the run (see the package doc).
-func (e *execution) applyPage(ctx context.Context, tx store.Tx, next *store.SyncRun, page *provider.EnrollmentPage, hashes []string, used httpx.Stats, last bool) error {
+func (e *execution) applyPage(ctx context.Context, tx store.Tx, next *store.SyncRun, page *provider.EnrollmentPage, hashes []string, encoded [][]byte, used httpx.Stats, last bool) error {
 	now := *next.HeartbeatAt
 	// Incremental runs mark what they saw too. Only a full run's own mark
 	// protects a record from its sweep, so this costs deletes nothing, and it
 	// leaves the empty mark to writes from outside a sync (see sweep).
 	counts, err := events.Apply(ctx, tx, events.ApplyParams{
-		ConnectionID: next.ConnectionID, RunID: next.ID, Records: page.Enrollments, Hashes: hashes, Now: now, Source: "sync",
+		ConnectionID: next.ConnectionID, RunID: next.ID, Records: page.Enrollments, Hashes: hashes, Encoded: encoded, Now: now, Source: "sync",
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/registrarhq/registrar/internal/lms"
@@ -125,8 +126,11 @@ func (t *tx) APIKeyDelete(ctx context.Context, id string) error {
 func enrollmentData(r lms.CourseEnrollment) ([]byte, error) {
 	r.ConnectionID, r.ID, r.Provider = "", "", ""
 	r.RemoteDeletedAt, r.SyncedAt = nil, nil
-	return json.Marshal(r)
+	return gojson.Marshal(r)
 }
+
+// EnrollmentEncode implements store.Store: the data column's value.
+func (s *Store) EnrollmentEncode(r lms.CourseEnrollment) ([]byte, error) { return enrollmentData(r) }
 
 // EnrollmentStates, in a write transaction, first takes a lock on the
 // connection's records, held until commit. Callers read states to diff a
@@ -197,9 +201,12 @@ func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) 
 		changedAt := make([]time.Time, n)
 		for i, e := range part {
 			r := e.Record
-			d, err := enrollmentData(r)
-			if err != nil {
-				return err
+			d := e.Encoded
+			if d == nil {
+				var err error
+				if d, err = enrollmentData(r); err != nil {
+					return err
+				}
 			}
 			connIDs[i], ids[i], providers[i] = r.ConnectionID, r.ID, r.Provider
 			if r.User != nil {

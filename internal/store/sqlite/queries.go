@@ -167,7 +167,11 @@ func scanEnrollment(row interface{ Scan(...any) error }) (*store.Enrollment, err
 	if err := row.Scan(&connID, &id, &provider, &changed, &synced, &deleted, &e.ContentHash, &e.SeenRun, &data, &lastFull); err != nil {
 		return nil, err
 	}
-	if err := gojson.Unmarshal([]byte(data), &e.Record); err != nil {
+	js, err := decodeDocument([]byte(data))
+	if err == nil {
+		err = gojson.Unmarshal(js, &e.Record)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("enrollment %s/%s data: %w", connID, id, err)
 	}
 	e.Record.ConnectionID = connID

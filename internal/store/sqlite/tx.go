@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/store"
 )
@@ -99,11 +101,16 @@ func (t *tx) APIKeyDelete(ctx context.Context, id string) error {
 }
 
 // enrollmentData is what goes into the data column: the record without the
-// fields that have their own columns or come from the connection.
+// fields that have their own columns or come from the connection, compressed
+// (see encodeDocument).
 func enrollmentData(r lms.CourseEnrollment) ([]byte, error) {
 	r.ConnectionID, r.ID, r.Provider = "", "", ""
 	r.RemoteDeletedAt, r.SyncedAt = nil, nil
-	return json.Marshal(r)
+	js, err := gojson.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return encodeDocument(js), nil
 }
 
 // upsertBatch bounds the statement size (SQLite allows 32766 parameters).
@@ -123,9 +130,12 @@ func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) 
 			}
 			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 			r := e.Record
-			data, err := enrollmentData(r)
-			if err != nil {
-				return err
+			data := e.Encoded
+			if data == nil {
+				var err error
+				if data, err = enrollmentData(r); err != nil {
+					return err
+				}
 			}
 			var userID, courseID string
 			if r.User != nil {

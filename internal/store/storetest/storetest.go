@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ConnectionCRUD", testConnectionCRUD},
 		{"APIKeys", testAPIKeys},
 		{"EnrollmentUpsertAndGet", testEnrollmentUpsertAndGet},
+		{"EnrollmentUpsertEncoded", testEnrollmentUpsertEncoded},
 		{"EnrollmentListFilters", testEnrollmentListFilters},
 		{"EnrollmentListPagination", testEnrollmentListPagination},
 		{"EnrollmentEffectiveStatus", testEnrollmentEffectiveStatus},
@@ -206,6 +208,43 @@ func testEnrollmentUpsertAndGet(t *testing.T, s store.Store) {
 	}
 	if _, err := s.EnrollmentGet(ctx(), "con_1", "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
+	}
+}
+
+// testEnrollmentUpsertEncoded: a row encoded outside the transaction
+// (Store.EnrollmentEncode, as a sync's preparer does) reads back exactly as
+// the same row encoded by the upsert, and the engine writes what it was given.
+func testEnrollmentUpsertEncoded(t *testing.T, s store.Store) {
+	newConnection(t, s, "con_1", "canvas", "")
+	plain := enrollment("con_1", "canvas", "e1", "u1", "ana@example.com", "c1", lms.StatusInProgress)
+	plain.Record.Score = lms.Ptr(61.5)
+	plain.Record.RemoteData = []byte(`{"id":"e1","grades":{"current_score":61.5},"user":{"name":"Zoë Ōkubo"}}`)
+	pre := plain
+	pre.Record.ID = "e2"
+	enc, err := s.EnrollmentEncode(pre.Record)
+	must(t, err)
+	pre.Encoded = enc
+	upsert(t, s, plain, pre)
+	a, err := s.EnrollmentGet(ctx(), "con_1", "e1")
+	must(t, err)
+	b, err := s.EnrollmentGet(ctx(), "con_1", "e2")
+	must(t, err)
+	b.Record.ID = "e1"
+	if !reflect.DeepEqual(a.Record, b.Record) {
+		t.Fatalf("pre-encoded row reads back differently:\n%+v\n%+v", a.Record, b.Record)
+	}
+	// The engine writes Encoded as given: the encoding of another record
+	// shows through (callers must encode the record they pass).
+	other := plain.Record
+	other.Score = lms.Ptr(99.0)
+	enc, err = s.EnrollmentEncode(other)
+	must(t, err)
+	pre.Encoded = enc
+	upsert(t, s, pre)
+	b, err = s.EnrollmentGet(ctx(), "con_1", "e2")
+	must(t, err)
+	if b.Record.Score == nil || *b.Record.Score != 99 {
+		t.Fatalf("Encoded was not what the engine wrote: score %v", b.Record.Score)
 	}
 }
 

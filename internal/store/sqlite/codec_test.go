@@ -1,0 +1,89 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/registrarhq/registrar/internal/lms"
+	"github.com/registrarhq/registrar/internal/store"
+	"github.com/registrarhq/registrar/internal/store/sqlite"
+)
+
+// TestRecordsStoredCompressed: the data column holds a compressed record
+// (format byte 0x01), well under the JSON's size, and rows written as plain
+// JSON by earlier versions still read back.
+func TestRecordsStoredCompressed(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registrar.db")
+	s, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.ConnectionCreate(ctx, &store.Connection{ID: "con_1", Provider: "canvas", Name: "c", CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		var rows []store.Enrollment
+		for _, id := range []string{"e1", "e2"} {
+			remote := `{"id":"` + id + `","enrollment_state":"active","user":{"name":"Zoë Ōkubo","sortable_name":"Ōkubo, Zoë"},` +
+				`"grades":{"html_url":"https://lms.example/courses/1/grades/7","current_score":null}` +
+				strings.Repeat(`,"sis_import_id":null,"associated_user_id":null`, 10) + `}`
+			rows = append(rows, store.Enrollment{Record: lms.CourseEnrollment{ID: id, ConnectionID: "con_1", Provider: "canvas",
+				Status: lms.StatusEnrolled, User: &lms.User{ID: "u1", Name: "Zoë Ōkubo"}, Course: &lms.Course{ID: "c1", Title: "Safety"},
+				RemoteData: json.RawMessage(remote)}, ContentHash: "h", ChangedAt: now})
+		}
+		return tx.EnrollmentUpsertMany(ctx, rows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.EnrollmentGet(ctx, "con_1", "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var col []byte
+	if err := db.QueryRow(`SELECT data FROM enrollments WHERE id = 'e1'`).Scan(&col); err != nil {
+		t.Fatal(err)
+	}
+	plain := want.Record
+	plain.ConnectionID, plain.ID, plain.Provider, plain.SyncedAt = "", "", "", nil
+	js, _ := json.Marshal(plain)
+	if col[0] != 0x01 || len(col) >= len(js)*3/4 {
+		t.Fatalf("data column: format byte 0x%02x, %d bytes for %d bytes of JSON; want 0x01 and compressed", col[0], len(col), len(js))
+	}
+
+	// A row as an earlier version wrote it: plain JSON text.
+	if _, err := db.Exec(`UPDATE enrollments SET data = ? WHERE id = 'e2'`, string(js)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.EnrollmentGet(ctx, "con_1", "e2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Record.ID = "e1"
+	if !reflect.DeepEqual(got.Record, want.Record) {
+		t.Fatalf("plain JSON row reads back as\n%+v\nwant\n%+v", got.Record, want.Record)
+	}
+
+	// A value in no known format is an error naming the record, not a panic.
+	if _, err := db.Exec(`UPDATE enrollments SET data = x'07aa' WHERE id = 'e2'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnrollmentGet(ctx, "con_1", "e2"); err == nil || !strings.Contains(err.Error(), "e2") {
+		t.Fatalf("unknown format: err = %v", err)
+	}
+}
