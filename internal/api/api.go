@@ -91,11 +91,13 @@ func New(deps Deps) *Server {
 	cfg.OpenAPIPath = "/openapi"
 	// Responses are encoded with goccy/go-json (same bytes as huma's default
 	// encoding/json encoder without HTML escaping, faster on large pages).
+	// Bodies that write their own JSON (enrollment lists) do so.
 	jsonFormat := huma.Format{
 		Marshal: func(w io.Writer, v any) error {
-			enc := gojson.NewEncoder(w)
-			enc.SetEscapeHTML(false)
-			return enc.Encode(v)
+			if jw, ok := v.(jsonWriter); ok {
+				return jw.writeJSON(w)
+			}
+			return encodeJSON(w, v)
 		},
 		Unmarshal: huma.DefaultJSONFormat.Unmarshal,
 	}
@@ -118,6 +120,13 @@ func New(deps Deps) *Server {
 	s.mux.HandleFunc("/", s.notFound)
 	s.handler = s.instrument(s.mux)
 	return s
+}
+
+// encodeJSON writes v as JSON with goccy/go-json, without HTML escaping.
+func encodeJSON(w io.Writer, v any) error {
+	enc := gojson.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // Handler returns the root handler.

@@ -60,7 +60,7 @@ type EnrollmentList struct {
 	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor to get the next page; absent on the last page."`
 }
 
-type enrollmentListOutput struct{ Body EnrollmentList }
+type enrollmentListOutput struct{ Body enrollmentListBody }
 
 type enrollmentGetInput struct {
 	CID  string `path:"cid" doc:"Connection id."`
@@ -186,20 +186,23 @@ func (s *Server) listStored(ctx context.Context, f EnrollmentFilters, connection
 	if err != nil {
 		return nil, err
 	}
+	// Raw: the records' stored JSON is served as it is, with the fields known
+	// only at read time patched in (store.AppendEnrollmentJSON).
+	p.Raw = true
 	res, err := s.deps.Store.EnrollmentList(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	out := &enrollmentListOutput{}
-	out.Body.Data = make([]lms.CourseEnrollment, 0, len(res.Enrollments))
-	for _, e := range res.Enrollments {
-		out.Body.Data = append(out.Body.Data, e.Record.Effective(p.Now))
-	}
+	var next string
 	if res.More {
 		last := res.Enrollments[len(res.Enrollments)-1].Record
-		out.Body.NextCursor = encodeCursor(storeCursor{V: 1, Conn: last.ConnectionID, ID: last.ID, Filters: filterFingerprint(p)})
+		next = encodeCursor(storeCursor{V: 1, Conn: last.ConnectionID, ID: last.ID, Filters: filterFingerprint(p)})
 	}
-	return out, nil
+	body, err := rawListBody(res, p.Now, next)
+	if err != nil {
+		return nil, err
+	}
+	return &enrollmentListOutput{Body: body}, nil
 }
 
 // liveCursor wraps the connector's own cursor.
@@ -241,16 +244,15 @@ func (s *Server) listLive(ctx context.Context, in *connectionEnrollmentListInput
 	if err != nil {
 		return nil, providerProblem(err)
 	}
-	out := &enrollmentListOutput{}
-	out.Body.Data = make([]lms.CourseEnrollment, 0, len(page.Enrollments))
+	list := &EnrollmentList{Data: make([]lms.CourseEnrollment, 0, len(page.Enrollments))}
 	for _, e := range page.Enrollments {
 		e.ConnectionID, e.SyncedAt = c.ID, nil
-		out.Body.Data = append(out.Body.Data, s.effective(e))
+		list.Data = append(list.Data, s.effective(e))
 	}
 	if page.NextCursor != "" {
-		out.Body.NextCursor = encodeCursor(liveCursor{V: 1, Live: page.NextCursor, ConnID: c.ID})
+		list.NextCursor = encodeCursor(liveCursor{V: 1, Live: page.NextCursor, ConnID: c.ID})
 	}
-	return out, nil
+	return &enrollmentListOutput{Body: enrollmentListBody{list: list}}, nil
 }
 
 func (s *Server) registerEnrollments() {

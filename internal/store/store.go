@@ -198,6 +198,9 @@ type Enrollment struct {
 	ChangedAt time.Time
 	// SeenRun is the last sync run that saw the record.
 	SeenRun string
+	// Data is set by raw listings only (EnrollmentListParams.Raw): the
+	// record's JSON as stored, not decoded. See EnrollmentListParams.Raw.
+	Data []byte
 	// Encoded, when set on a row given to EnrollmentUpsertMany, is
 	// Store.EnrollmentEncode of Record, done by the caller outside the
 	// transaction; the engine writes it instead of encoding Record on the
@@ -232,6 +235,18 @@ type EnrollmentListParams struct {
 	// right after it. Zero means from the start.
 	After EnrollmentKey
 	Limit int
+	// Raw skips decoding the stored records, for readers that serve them as
+	// JSON (the API's lists). Each Enrollment then has Data, the record's
+	// stored JSON (uncompressed, otherwise as written: the record without the
+	// fields that have columns), and a Record with only the fields the engine
+	// reads from columns: ConnectionID, ID, Provider, RemoteDeletedAt and
+	// SyncedAt exactly as a decoded listing has them, and Status, DueAt and
+	// ExpiresAt as the columns keep them (dates possibly truncated to the
+	// second). Decoding Data into a CourseEnrollment and setting the first
+	// five fields from Record gives exactly the record a decoded listing
+	// returns; AppendEnrollmentJSON does that, and the effective status,
+	// without decoding. ContentHash, ChangedAt and SeenRun are set as usual.
+	Raw bool
 }
 
 // EnrollmentKey is the primary key of an enrollment.

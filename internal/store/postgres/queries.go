@@ -186,6 +186,11 @@ func (q queries) APIKeyList(ctx context.Context) ([]store.APIKey, error) {
 const enrollmentColumns = `e.connection_id, e.id, e.provider, e.changed_at, e.synced_at, e.remote_deleted_at,
 	e.content_hash, e.seen_run, e.data, c.last_full_sync_at`
 
+// enrollmentJSON returns the record's JSON held in the data column (as
+// written by the write path). Every read of the column goes through it,
+// decoded or raw.
+func enrollmentJSON(col []byte) ([]byte, error) { return col, nil }
+
 func scanEnrollment(row pgx.Row) (*store.Enrollment, error) {
 	var e store.Enrollment
 	var connID, id, provider string
@@ -194,7 +199,11 @@ func scanEnrollment(row pgx.Row) (*store.Enrollment, error) {
 	if err := row.Scan(&connID, &id, &provider, &e.ChangedAt, &synced, &deleted, &e.ContentHash, &e.SeenRun, &data, &lastFull); err != nil {
 		return nil, err
 	}
-	if err := gojson.Unmarshal(data, &e.Record); err != nil {
+	js, err := enrollmentJSON(data)
+	if err == nil {
+		err = gojson.Unmarshal(js, &e.Record)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("enrollment %s/%s data: %w", connID, id, err)
 	}
 	e.Record.ConnectionID = connID
@@ -202,6 +211,35 @@ func scanEnrollment(row pgx.Row) (*store.Enrollment, error) {
 	e.Record.Provider = provider
 	e.Record.RemoteDeletedAt = utc(deleted)
 	e.Record.SyncedAt = syncedAt(utc(synced), utc(lastFull), e.Record.RemoteDeletedAt)
+	e.ChangedAt = e.ChangedAt.UTC()
+	return &e, nil
+}
+
+// enrollmentRawColumns are enrollmentColumns plus the columns of the
+// effective status, for raw listings (store.EnrollmentListParams.Raw).
+const enrollmentRawColumns = enrollmentColumns + `, e.status, e.due_at, e.expires_at`
+
+// scanEnrollmentRaw reads a row of enrollmentRawColumns without decoding the
+// record: Data holds its JSON, Record the column fields.
+func scanEnrollmentRaw(row pgx.Row) (*store.Enrollment, error) {
+	var e store.Enrollment
+	var data []byte
+	var status string
+	var synced, deleted, lastFull, due, expires *time.Time
+	r := &e.Record
+	if err := row.Scan(&r.ConnectionID, &r.ID, &r.Provider, &e.ChangedAt, &synced, &deleted, &e.ContentHash, &e.SeenRun,
+		&data, &lastFull, &status, &due, &expires); err != nil {
+		return nil, err
+	}
+	js, err := enrollmentJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("enrollment %s/%s data: %w", r.ConnectionID, r.ID, err)
+	}
+	e.Data = js
+	r.Status = lms.Status(status)
+	r.DueAt, r.ExpiresAt = utc(due), utc(expires)
+	r.RemoteDeletedAt = utc(deleted)
+	r.SyncedAt = syncedAt(utc(synced), utc(lastFull), r.RemoteDeletedAt)
 	e.ChangedAt = e.ChangedAt.UTC()
 	return &e, nil
 }
@@ -327,7 +365,11 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 	if limit <= 0 {
 		limit = 50
 	}
-	query := `SELECT ` + enrollmentColumns + ` FROM enrollments e JOIN connections c ON c.id = e.connection_id`
+	columns, scan := enrollmentColumns, scanEnrollment
+	if p.Raw {
+		columns, scan = enrollmentRawColumns, scanEnrollmentRaw
+	}
+	query := `SELECT ` + columns + ` FROM enrollments e JOIN connections c ON c.id = e.connection_id`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -343,7 +385,7 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 			res.More = true
 			break
 		}
-		e, err := scanEnrollment(rows)
+		e, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}

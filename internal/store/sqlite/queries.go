@@ -159,15 +159,21 @@ func (q queries) APIKeyList(ctx context.Context) ([]store.APIKey, error) {
 const enrollmentColumns = `e.connection_id, e.id, e.provider, e.changed_at, e.synced_at, e.remote_deleted_at,
 	e.content_hash, e.seen_run, e.data, c.last_full_sync_at`
 
+// enrollmentJSON returns the record's JSON held in the data column (as
+// written by the write path's enrollmentData). Every read of the column goes
+// through it, decoded or raw.
+func enrollmentJSON(col []byte) ([]byte, error) { return decodeDocument(col) }
+
 func scanEnrollment(row interface{ Scan(...any) error }) (*store.Enrollment, error) {
 	var e store.Enrollment
-	var connID, id, provider, data string
+	var connID, id, provider string
+	var data []byte
 	var changed int64
 	var synced, deleted, lastFull sql.NullInt64
 	if err := row.Scan(&connID, &id, &provider, &changed, &synced, &deleted, &e.ContentHash, &e.SeenRun, &data, &lastFull); err != nil {
 		return nil, err
 	}
-	js, err := decodeDocument([]byte(data))
+	js, err := enrollmentJSON(data)
 	if err == nil {
 		err = gojson.Unmarshal(js, &e.Record)
 	}
@@ -179,6 +185,36 @@ func scanEnrollment(row interface{ Scan(...any) error }) (*store.Enrollment, err
 	e.Record.Provider = provider
 	e.Record.RemoteDeletedAt = fromUnix(deleted)
 	e.Record.SyncedAt = syncedAt(fromUnix(synced), fromUnix(lastFull), e.Record.RemoteDeletedAt)
+	e.ChangedAt = time.Unix(changed, 0).UTC()
+	return &e, nil
+}
+
+// enrollmentRawColumns are enrollmentColumns plus the columns of the
+// effective status, for raw listings (store.EnrollmentListParams.Raw).
+const enrollmentRawColumns = enrollmentColumns + `, e.status, e.due_at, e.expires_at`
+
+// scanEnrollmentRaw reads a row of enrollmentRawColumns without decoding the
+// record: Data holds its JSON, Record the column fields.
+func scanEnrollmentRaw(row interface{ Scan(...any) error }) (*store.Enrollment, error) {
+	var e store.Enrollment
+	var data []byte
+	var status string
+	var changed int64
+	var synced, deleted, lastFull, due, expires sql.NullInt64
+	r := &e.Record
+	if err := row.Scan(&r.ConnectionID, &r.ID, &r.Provider, &changed, &synced, &deleted, &e.ContentHash, &e.SeenRun, &data,
+		&lastFull, &status, &due, &expires); err != nil {
+		return nil, err
+	}
+	js, err := enrollmentJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("enrollment %s/%s data: %w", r.ConnectionID, r.ID, err)
+	}
+	e.Data = js
+	r.Status = lms.Status(status)
+	r.DueAt, r.ExpiresAt = fromUnix(due), fromUnix(expires)
+	r.RemoteDeletedAt = fromUnix(deleted)
+	r.SyncedAt = syncedAt(fromUnix(synced), fromUnix(lastFull), r.RemoteDeletedAt)
 	e.ChangedAt = time.Unix(changed, 0).UTC()
 	return &e, nil
 }
@@ -324,7 +360,11 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 	if limit <= 0 {
 		limit = 50
 	}
-	query := `SELECT ` + enrollmentColumns + ` FROM enrollments e JOIN connections c ON c.id = e.connection_id`
+	columns, scan := enrollmentColumns, scanEnrollment
+	if p.Raw {
+		columns, scan = enrollmentRawColumns, scanEnrollmentRaw
+	}
+	query := `SELECT ` + columns + ` FROM enrollments e JOIN connections c ON c.id = e.connection_id`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -341,7 +381,7 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 			res.More = true
 			break
 		}
-		e, err := scanEnrollment(rows)
+		e, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}

@@ -92,16 +92,30 @@ func BenchmarkEnrollmentList(b *testing.B) {
 		{"user", func(i int) store.EnrollmentListParams {
 			return store.EnrollmentListParams{Limit: 50, UserIDs: []string{fmt.Sprintf("u%d", i%20000)}}
 		}},
+		// raw: the stored JSON, patched as the API serves it.
+		{"first-raw", func(int) store.EnrollmentListParams { return store.EnrollmentListParams{Limit: 50, Raw: true} }},
+		{"deep-raw", func(int) store.EnrollmentListParams {
+			return store.EnrollmentListParams{Limit: 50, After: deep, Raw: true}
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
+			var buf []byte
 			for b.Loop() {
 				p := bc.p(i)
 				p.Now = benchT0
 				res, err := s.EnrollmentList(ctx, p)
 				if err != nil || len(res.Enrollments) == 0 {
 					b.Fatal(err, len(res.Enrollments))
+				}
+				if p.Raw {
+					buf = buf[:0]
+					for j := range res.Enrollments {
+						if buf, err = store.AppendEnrollmentJSON(buf, &res.Enrollments[j], p.Now); err != nil {
+							b.Fatal(err)
+						}
+					}
 				}
 				i++
 			}

@@ -5,7 +5,9 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -35,6 +37,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"EnrollmentEffectiveStatus", testEnrollmentEffectiveStatus},
 		{"EnrollmentSweep", testEnrollmentSweep},
 		{"EnrollmentSyncedAt", testEnrollmentSyncedAt},
+		{"EnrollmentListRaw", testEnrollmentListRaw},
 		{"TxRollback", testTxRollback},
 		{"UsersAndCourses", testUsersAndCourses},
 		{"SyncRuns", testSyncRuns},
@@ -451,6 +454,140 @@ func testEnrollmentSyncedAt(t *testing.T, s store.Store) {
 	if e.Record.SyncedAt == nil || !e.Record.SyncedAt.Equal(full) {
 		t.Fatalf("synced_at = %v, want the last full sync %v", e.Record.SyncedAt, full)
 	}
+}
+
+// testEnrollmentListRaw: a raw listing, patched by AppendEnrollmentJSON,
+// gives for every record the JSON of the record the decoded listing gives,
+// effective status and synced_at included.
+func testEnrollmentListRaw(t *testing.T, s store.Store) {
+	// now is not on a second: the columns keep seconds, the stored JSON the
+	// exact dates.
+	now := t0.Add(30*time.Minute + 250*time.Millisecond)
+	full := t0.Add(10 * time.Minute)
+	c := newConnection(t, s, "con_a", "canvas", "")
+	c.LastFullSyncAt = &full
+	inTx(t, s, func(tx store.Tx) error { return tx.ConnectionUpdate(ctx(), c) })
+	newConnection(t, s, "con_b", "absorb", "")
+
+	var rows []store.Enrollment
+	add := func(conn, id string, st lms.Status, due, expires *time.Time, edit func(r *lms.CourseEnrollment)) {
+		e := enrollment(conn, map[string]string{"con_a": "canvas", "con_b": "absorb"}[conn], id, "u-"+id, id+"@example.com", "c1", st)
+		e.Record.DueAt, e.Record.ExpiresAt = due, expires
+		if edit != nil {
+			edit(&e.Record)
+		}
+		rows = append(rows, e)
+	}
+	at := func(d time.Duration) *time.Time { return lms.UTC(now.Add(d)) }
+	add("con_a", "plain", lms.StatusEnrolled, nil, nil, func(r *lms.CourseEnrollment) {
+		r.Score, r.ProgressPercent, r.TimeSpentSeconds = lms.Ptr(87.5), lms.Ptr(12.0), lms.Ptr(int64(3600))
+		r.Grade, r.Role = "B+ <a&b>", lms.RoleLearner
+		r.User.Name = "Zoë \"Q\" <O'Brien> \u2028 \t"
+		r.URLs = []lms.URL{{URL: "https://lms.example.com/courses/1?a=1&b=2", Type: "course"}}
+		r.CustomFields = map[string]any{"status": "nested", "id": 7.0, "list": []any{"x", map[string]any{"synced_at": nil}}}
+		r.RemoteData = json.RawMessage(`{"id":"plain","status":"active","grades":{"html_url":"https://x/y?a=1&b=2","score":null},"tags":["a","b\"c",[]],"n":12345678901234567890}`)
+		r.Section = &lms.Section{ID: "s1", Name: "Section {1}"}
+		r.IsMandatory = lms.Ptr(false)
+		r.AssignedAt = lms.UTC(t0.Add(-time.Hour + 123456789*time.Nanosecond))
+	})
+	add("con_a", "overdue", lms.StatusInProgress, at(-48*time.Hour), nil, nil)
+	add("con_a", "due-later", lms.StatusInProgress, at(48*time.Hour), nil, nil)
+	add("con_a", "done-past-due", lms.StatusCompleted, at(-48*time.Hour), nil, nil)
+	add("con_a", "expired", lms.StatusPassed, nil, at(-time.Hour), nil)
+	add("con_a", "valid", lms.StatusPassed, nil, at(time.Hour), nil)
+	add("con_a", "withdrawn-expired", lms.StatusWithdrawn, at(-time.Hour), at(-time.Hour), nil)
+	add("con_a", "expired-and-overdue", lms.StatusAssigned, at(-time.Hour), at(-time.Minute), nil)
+	// Dates within the second of now: only the stored JSON can tell.
+	add("con_a", "due-just-before", lms.StatusAssigned, at(-100*time.Millisecond), nil, nil)
+	add("con_a", "due-just-after", lms.StatusAssigned, at(100*time.Millisecond), nil, nil)
+	add("con_a", "expires-at-now", lms.StatusEnrolled, nil, at(0), nil)
+	add("con_a", "expires-just-after", lms.StatusEnrolled, nil, at(time.Nanosecond), nil)
+	add("con_a", "synced-after-full", lms.StatusEnrolled, nil, nil, func(r *lms.CourseEnrollment) {
+		r.SyncedAt = lms.UTC(t0.Add(20 * time.Minute))
+	})
+	add("con_a", "never-synced", lms.StatusUnknown, nil, nil, func(r *lms.CourseEnrollment) { r.SyncedAt = nil })
+	add("con_a", "deleted", lms.StatusEnrolled, at(-time.Hour), nil, func(r *lms.CourseEnrollment) {
+		r.RemoteDeletedAt = lms.UTC(t0.Add(5 * time.Minute))
+	})
+	add("con_a", "odd \"id\" \\ é <&>", lms.StatusFailed, nil, nil, func(r *lms.CourseEnrollment) { r.User, r.Course = nil, nil })
+	add("con_b", "other-provider", lms.StatusOverdue, nil, nil, nil)
+	upsert(t, s, rows...)
+
+	for _, p := range []store.EnrollmentListParams{
+		{IncludeDeleted: true, Now: now, Limit: 100},
+		{IncludeDeleted: true, Now: now, Limit: 5, After: store.EnrollmentKey{ConnectionID: "con_a", ID: "e"}},
+		{Statuses: []lms.Status{lms.StatusOverdue, lms.StatusExpired}, Now: now, Limit: 100},
+	} {
+		decoded, err := s.EnrollmentList(ctx(), p)
+		must(t, err)
+		p.Raw = true
+		raw, err := s.EnrollmentList(ctx(), p)
+		must(t, err)
+		if len(raw.Enrollments) != len(decoded.Enrollments) || raw.More != decoded.More || len(raw.Enrollments) == 0 {
+			t.Fatalf("raw listing: %d rows (more %v), decoded: %d (more %v)", len(raw.Enrollments), raw.More,
+				len(decoded.Enrollments), decoded.More)
+		}
+		for i, d := range decoded.Enrollments {
+			r := raw.Enrollments[i]
+			name := d.Record.ConnectionID + "/" + d.Record.ID
+			if r.ContentHash != d.ContentHash || !r.ChangedAt.Equal(d.ChangedAt) || r.SeenRun != d.SeenRun {
+				t.Errorf("%s: raw bookkeeping %q %v %q, decoded %q %v %q", name, r.ContentHash, r.ChangedAt, r.SeenRun,
+					d.ContentHash, d.ChangedAt, d.SeenRun)
+			}
+			if d.Data != nil {
+				t.Errorf("%s: decoded listing has Data", name)
+			}
+			b, err := store.AppendEnrollmentJSON([]byte("prefix"), &r, now)
+			must(t, err)
+			if !bytes.HasPrefix(b, []byte("prefix")) {
+				t.Fatalf("%s: AppendEnrollmentJSON did not append: %s", name, b)
+			}
+			b = b[len("prefix"):]
+			if err := noDuplicateKeys(b); err != nil {
+				t.Errorf("%s: %v in %s", name, err, b)
+			}
+			var got lms.CourseEnrollment
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("%s: %v in %s", name, err, b)
+			}
+			want := d.Record.Effective(now)
+			if !reflect.DeepEqual(got, want) {
+				wb, _ := json.Marshal(want)
+				t.Errorf("%s: raw listing gives\n%s\nwant (decoded listing)\n%s", name, b, wb)
+			}
+		}
+	}
+}
+
+// noDuplicateKeys checks that b is one JSON object without repeated keys.
+func noDuplicateKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return fmt.Errorf("not an object (%v)", err)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key := tok.(string)
+		if seen[key] {
+			return fmt.Errorf("key %q twice", key)
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the object")
+	}
+	return nil
 }
 
 func testTxRollback(t *testing.T, s store.Store) {
