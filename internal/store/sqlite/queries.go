@@ -22,8 +22,13 @@ type dbtx interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// queries implements store.Reader over a pool or a transaction.
-type queries struct{ db dbtx }
+// queries implements store.Reader over a pool or a transaction. stmts, set
+// on the reader pool's queries only, keeps prepared statements of the
+// enrollment list's filter shapes.
+type queries struct {
+	db    dbtx
+	stmts *stmtCache
+}
 
 func unix(t time.Time) int64 { return t.UTC().Unix() }
 
@@ -292,6 +297,10 @@ func statusCondition(s lms.Status, now int64) (string, []any) {
 	}
 }
 
+// maxCachedInValues: a list query with a longer IN list is not kept as a
+// prepared statement (each length is another statement).
+const maxCachedInValues = 8
+
 func inList(column string, values []string) (string, []any) {
 	args := make([]any, len(values))
 	for i, v := range values {
@@ -306,6 +315,13 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
+	}
+	// Filter shapes with short IN lists are prepared once (q.stmts).
+	cacheable := q.stmts != nil
+	for _, in := range [][]string{p.ConnectionIDs, p.Providers, p.UserIDs, p.UserEmails, p.CourseIDs} {
+		if len(in) > maxCachedInValues {
+			cacheable = false
+		}
 	}
 	if len(p.ConnectionIDs) > 0 {
 		c, a := inList("e.connection_id", p.ConnectionIDs)
@@ -370,7 +386,13 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 	}
 	query += " ORDER BY e.connection_id, e.id LIMIT ?"
 	args = append(args, limit+1)
-	rows, err := q.db.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if cacheable {
+		rows, err = q.stmts.query(ctx, query, args...)
+	} else {
+		rows, err = q.db.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	reader.SetMaxOpenConns(opts.Readers)
 	reader.SetMaxIdleConns(opts.Readers)
 	s := &Store{writer: writer, reader: reader, queries: queries{db: reader}}
+	s.stmts = newStmtCache(reader)
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -134,9 +135,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.writer.PingContext(ctx)
 }
 
-// Close closes both pools.
+// Close closes the cached statements and both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	stmtsErr := s.stmts.close()
+	return errors.Join(stmtsErr, s.reader.Close(), s.writer.Close())
 }
 
 // DB returns the writer pool, for components that need their own tables in
