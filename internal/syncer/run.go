@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
+
+	gojson "github.com/goccy/go-json"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/registrarhq/registrar/internal/events"
 	"github.com/registrarhq/registrar/internal/httpx"
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/provider"
 	"github.com/registrarhq/registrar/internal/store"
-	"golang.org/x/sync/semaphore"
 )
 
 var (
@@ -56,7 +59,19 @@ type execution struct {
 	// that run is always the state last committed.
 	mu  sync.Mutex
 	run store.SyncRun
+
+	// written remembers the users and courses this execution has written
+	// (by a hash of their JSON), so that a learner in forty courses is
+	// written once per run rather than once per page that lists them. Only
+	// the walk's goroutine uses it; an execution ends at its first failed
+	// commit, so it never holds what a rolled-back transaction wrote.
+	written     map[string]uint64
+	writtenSeed maphash.Seed
 }
+
+// maxWrittenPeople bounds execution.written (~100 bytes an entry); past it,
+// people are upserted as if new (the store skips unchanged rows anyway).
+const maxWrittenPeople = 200_000
 
 // execute claims and runs a run; see Run. It returns the run as it ended.
 func (s *Syncer) execute(ctx context.Context, runID string, progress func(store.SyncRun)) (*store.SyncRun, error) {
@@ -490,6 +505,8 @@ func (e *execution) applyPage(ctx context.Context, tx store.Tx, next *store.Sync
 		return err
 	}
 	users, courses := people(page.Enrollments)
+	users = notWritten(e, "u", users, func(u lms.User) string { return u.ID })
+	courses = notWritten(e, "c", courses, func(c lms.Course) string { return c.ID })
 	if err := tx.UserUpsertMany(ctx, next.ConnectionID, users); err != nil {
 		return err
 	}
@@ -648,6 +665,31 @@ func addHTTP(st *store.SyncStats, used httpx.Stats) {
 }
 
 // people returns the distinct users and courses of a page.
+// notWritten keeps the values that this execution has not yet written as
+// they are now, and remembers them as written.
+func notWritten[T any](e *execution, kind string, values []T, id func(T) string) []T {
+	if e.written == nil {
+		e.written, e.writtenSeed = map[string]uint64{}, maphash.MakeSeed()
+	}
+	out := values[:0]
+	for _, v := range values {
+		b, err := gojson.Marshal(v)
+		if err != nil {
+			out = append(out, v)
+			continue
+		}
+		key, sum := kind+id(v), maphash.Bytes(e.writtenSeed, b)
+		if prev, ok := e.written[key]; ok && prev == sum {
+			continue
+		}
+		if len(e.written) < maxWrittenPeople {
+			e.written[key] = sum
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
 func people(records []lms.CourseEnrollment) ([]lms.User, []lms.Course) {
 	var users []lms.User
 	var courses []lms.Course

@@ -77,9 +77,42 @@ func TestSyncLifecycle(t *testing.T) {
 			if conn.LastSyncStatus != store.SyncStatusSucceeded || conn.LastFullSyncAt == nil || !conn.UpdatedAt.Equal(e.conn.UpdatedAt) {
 				t.Errorf("health after success: %+v", conn)
 			}
-			users, _, err := e.st.UserList(ctx, store.PeopleListParams{ConnectionID: e.conn.ID, Limit: 10})
-			if err != nil || len(users) == 0 {
-				t.Errorf("users not stored: %v %v", users, err)
+			// Every learner and course the records point at is stored, as
+			// the records have it (a learner in many courses is written once
+			// per run, so this checks nothing was skipped).
+			users := map[string]lms.User{}
+			for cursor := ""; ; {
+				page, next, err := e.st.UserList(ctx, store.PeopleListParams{ConnectionID: e.conn.ID, After: cursor, Limit: 500})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, u := range page {
+					users[u.ID] = u
+				}
+				if cursor = next; cursor == "" {
+					break
+				}
+			}
+			courses := map[string]lms.Course{}
+			for cursor := ""; ; {
+				page, next, err := e.st.CourseList(ctx, store.PeopleListParams{ConnectionID: e.conn.ID, After: cursor, Limit: 500})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range page {
+					courses[c.ID] = c
+				}
+				if cursor = next; cursor == "" {
+					break
+				}
+			}
+			for id, en := range got {
+				if u, ok := users[en.Record.User.ID]; !ok || !reflect.DeepEqual(u, *en.Record.User) {
+					t.Fatalf("record %s: user %+v stored as %+v (%v)", id, *en.Record.User, u, ok)
+				}
+				if c, ok := courses[en.Record.Course.ID]; !ok || !reflect.DeepEqual(c, *en.Record.Course) {
+					t.Fatalf("record %s: course %+v stored as %+v (%v)", id, *en.Record.Course, c, ok)
+				}
 			}
 
 			// A re-sync with no change writes nothing and raises nothing.
@@ -314,7 +347,10 @@ func TestResumeAfterInterruption(t *testing.T) {
 	for _, v := range vendors() {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, v, 400, simkit.Faults{}, syncer.Config{})
+			// A slow LMS: the store keeps up, so pages are committed one by
+			// one and the run is still going when it is stopped (a fast LMS
+			// lets a 400-record set be stored in one batch).
+			e := newEnv(t, v, 400, simkit.Faults{Latency: simkit.Duration(10 * time.Millisecond)}, syncer.Config{})
 			ctx, cancel := context.WithCancel(context.Background())
 			_, err := e.sy.Foreground(ctx, syncer.ForegroundParams{ConnectionID: e.conn.ID, Full: true,
 				Progress: func(r store.SyncRun, _ bool) {
@@ -634,7 +670,9 @@ func TestWriteBackDuringFullRunIsNotSwept(t *testing.T) {
 // heartbeat it did not write and stops without writing.
 func TestOwnerThatLostItsRunStops(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, vendors()[0], 400, simkit.Faults{}, syncer.Config{})
+	// A slow LMS, so that pages are committed one by one (see
+	// TestResumeAfterInterruption).
+	e := newEnv(t, vendors()[0], 400, simkit.Faults{Latency: simkit.Duration(10 * time.Millisecond)}, syncer.Config{})
 	ctx := context.Background()
 	taken := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
 	var takenAt int64
