@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -327,7 +328,11 @@ func runProvider(ctx context.Context, o Options, p string) (*ProviderReport, err
 	var c *store.Connection
 	var syncs, fetches []float64
 	for i := 0; i < o.Repeat; i++ {
-		_, fetchTook, err := fetchAll(ctx, l, newCountingTransport())
+		var fetchTook time.Duration
+		err := phase(ctx, "bare-fetch", func(ctx context.Context) (err error) {
+			_, fetchTook, err = fetchAll(ctx, l, newCountingTransport())
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("bare fetch: %w", err)
 		}
@@ -342,7 +347,12 @@ func runProvider(ctx context.Context, o Options, p string) (*ProviderReport, err
 			return nil, err
 		}
 		in.ct.take()
-		run, took, err := in.sync(ctx, c, true)
+		var run *store.SyncRun
+		var took time.Duration
+		err = phase(ctx, "full-sync", func(ctx context.Context) (err error) {
+			run, took, err = in.sync(ctx, c, true)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("full sync: %w", err)
 		}
@@ -364,7 +374,12 @@ func runProvider(ctx context.Context, o Options, p string) (*ProviderReport, err
 	if err != nil {
 		return nil, err
 	}
-	run, took, err := in.sync(ctx, c, true)
+	var run *store.SyncRun
+	var took time.Duration
+	err = phase(ctx, "re-sync", func(ctx context.Context) (err error) {
+		run, took, err = in.sync(ctx, c, true)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("re-sync: %w", err)
 	}
@@ -409,14 +424,21 @@ func runProvider(ctx context.Context, o Options, p string) (*ProviderReport, err
 
 	// 5. API reads on the stored data.
 	o.logf("%s: API reads on %d stored enrollments", p, pr.Full.Records)
-	reads, err := apiReads(ctx, in.app, o)
+	var reads *APIReads
+	err = phase(ctx, "api", func(ctx context.Context) (err error) {
+		reads, err = apiReads(ctx, in.app, o)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("api reads: %w", err)
 	}
 	pr.API = append(pr.API, *reads)
 
 	// 4. Sync under a rate limit, on a data set sized for about RateSeconds.
-	if pr.RateLimited, err = rateLimited(ctx, o, p, in); err != nil {
+	if err := phase(ctx, "rate-limit", func(ctx context.Context) (err error) {
+		pr.RateLimited, err = rateLimited(ctx, o, p, in)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("rate-limited sync: %w", err)
 	}
 
@@ -625,4 +647,13 @@ func machine() Machine {
 		}
 	}
 	return m
+}
+
+// phase runs fn with a pprof label phase=name (goroutines it starts inherit
+// it), so that a --cpuprofile can be cut by phase:
+// go tool pprof -tagfocus phase=full-sync registrar cpu.prof.
+func phase(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	var err error
+	pprof.Do(ctx, pprof.Labels("phase", name), func(ctx context.Context) { err = fn(ctx) })
+	return err
 }
