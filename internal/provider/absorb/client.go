@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/registrarhq/registrar/internal/httpx"
 	"github.com/registrarhq/registrar/internal/provider"
 )
@@ -210,7 +212,8 @@ func vendorMessage(body []byte) string {
 }
 
 func (c *Connector) decode(method, rawURL string, resp *httpx.Response, out any) error {
-	if err := json.Unmarshal(resp.Body, out); err != nil {
+	// go-json: see the Canvas connector's decode.
+	if err := gojson.Unmarshal(resp.Body, out); err != nil {
 		return withBody(providerErr(provider.KindUpstream, method, rawURL, resp.Status,
 			"Absorb answered malformed JSON", err), resp.Body)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/registrarhq/registrar/internal/lms"
 )
 
@@ -97,7 +99,7 @@ type mapper struct {
 // enrollment maps one course enrollment record; raw becomes remote_data.
 func (m mapper) enrollment(raw json.RawMessage) (lms.CourseEnrollment, error) {
 	var w wireEnrollment
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := gojson.Unmarshal(raw, &w); err != nil {
 		return lms.CourseEnrollment{}, fmt.Errorf("enrollment record: %w", err)
 	}
 	if w.ID == "" {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/registrarhq/registrar/internal/lms"
 )
 
@@ -84,7 +86,7 @@ type mapOptions struct {
 //   - Canvas has no due date, progress or completion time on an enrollment.
 func mapEnrollment(raw json.RawMessage, courseTitle string, opts mapOptions) (lms.CourseEnrollment, error) {
 	var w enrollment
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := gojson.Unmarshal(raw, &w); err != nil {
 		return lms.CourseEnrollment{}, err
 	}
 	e := lms.CourseEnrollment{

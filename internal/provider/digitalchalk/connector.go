@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/registrarhq/registrar/internal/httpx"
 	"github.com/registrarhq/registrar/internal/provider"
 )
@@ -185,7 +187,8 @@ func vendorMessage(body []byte) string {
 // decode parses a 2xx JSON answer; a body that does not parse is an upstream
 // failure naming the vendor and the URL.
 func decode(method, rawURL string, resp *httpx.Response, v any) error {
-	if err := json.Unmarshal(resp.Body, v); err != nil {
+	// go-json: see the Canvas connector's decode.
+	if err := gojson.Unmarshal(resp.Body, v); err != nil {
 		return &provider.Error{
 			Kind: provider.KindUpstream, Provider: Name, Method: method, URL: httpx.Redact(rawURL),
 			Status:  resp.Status,
