@@ -245,7 +245,8 @@ type EnrollmentListParams struct {
 	// second). Decoding Data into a CourseEnrollment and setting the first
 	// five fields from Record gives exactly the record a decoded listing
 	// returns; AppendEnrollmentJSON does that, and the effective status,
-	// without decoding. ContentHash, ChangedAt and SeenRun are set as usual.
+	// without decoding. The sync bookkeeping (ContentHash, ChangedAt,
+	// SeenRun) is not read.
 	Raw bool
 }
 

@@ -215,9 +215,11 @@ func scanEnrollment(row pgx.Row) (*store.Enrollment, error) {
 	return &e, nil
 }
 
-// enrollmentRawColumns are enrollmentColumns plus the columns of the
-// effective status, for raw listings (store.EnrollmentListParams.Raw).
-const enrollmentRawColumns = enrollmentColumns + `, e.status, e.due_at, e.expires_at`
+// enrollmentRawColumns are what raw listings (store.EnrollmentListParams.Raw)
+// read: the columns of the record's fields and of its effective status, not
+// the sync bookkeeping.
+const enrollmentRawColumns = `e.connection_id, e.id, e.provider, e.synced_at, e.remote_deleted_at, e.data,
+	c.last_full_sync_at, e.status, e.due_at, e.expires_at`
 
 // scanEnrollmentRaw reads a row of enrollmentRawColumns without decoding the
 // record: Data holds its JSON, Record the column fields.
@@ -227,8 +229,8 @@ func scanEnrollmentRaw(row pgx.Row) (*store.Enrollment, error) {
 	var status string
 	var synced, deleted, lastFull, due, expires *time.Time
 	r := &e.Record
-	if err := row.Scan(&r.ConnectionID, &r.ID, &r.Provider, &e.ChangedAt, &synced, &deleted, &e.ContentHash, &e.SeenRun,
-		&data, &lastFull, &status, &due, &expires); err != nil {
+	if err := row.Scan(&r.ConnectionID, &r.ID, &r.Provider, &synced, &deleted, &data, &lastFull, &status, &due,
+		&expires); err != nil {
 		return nil, err
 	}
 	js, err := enrollmentJSON(data)
@@ -240,7 +242,6 @@ func scanEnrollmentRaw(row pgx.Row) (*store.Enrollment, error) {
 	r.DueAt, r.ExpiresAt = utc(due), utc(expires)
 	r.RemoteDeletedAt = utc(deleted)
 	r.SyncedAt = syncedAt(utc(synced), utc(lastFull), r.RemoteDeletedAt)
-	e.ChangedAt = e.ChangedAt.UTC()
 	return &e, nil
 }
 

@@ -194,9 +194,11 @@ func scanEnrollment(row interface{ Scan(...any) error }) (*store.Enrollment, err
 	return &e, nil
 }
 
-// enrollmentRawColumns are enrollmentColumns plus the columns of the
-// effective status, for raw listings (store.EnrollmentListParams.Raw).
-const enrollmentRawColumns = enrollmentColumns + `, e.status, e.due_at, e.expires_at`
+// enrollmentRawColumns are what raw listings (store.EnrollmentListParams.Raw)
+// read: the columns of the record's fields and of its effective status, not
+// the sync bookkeeping (every column read costs, on every row).
+const enrollmentRawColumns = `e.connection_id, e.id, e.provider, e.synced_at, e.remote_deleted_at, e.data,
+	c.last_full_sync_at, e.status, e.due_at, e.expires_at`
 
 // scanEnrollmentRaw reads a row of enrollmentRawColumns without decoding the
 // record: Data holds its JSON, Record the column fields.
@@ -204,11 +206,10 @@ func scanEnrollmentRaw(row interface{ Scan(...any) error }) (*store.Enrollment, 
 	var e store.Enrollment
 	var data []byte
 	var status string
-	var changed int64
 	var synced, deleted, lastFull, due, expires sql.NullInt64
 	r := &e.Record
-	if err := row.Scan(&r.ConnectionID, &r.ID, &r.Provider, &changed, &synced, &deleted, &e.ContentHash, &e.SeenRun, &data,
-		&lastFull, &status, &due, &expires); err != nil {
+	if err := row.Scan(&r.ConnectionID, &r.ID, &r.Provider, &synced, &deleted, &data, &lastFull, &status, &due,
+		&expires); err != nil {
 		return nil, err
 	}
 	js, err := enrollmentJSON(data)
@@ -220,7 +221,6 @@ func scanEnrollmentRaw(row interface{ Scan(...any) error }) (*store.Enrollment, 
 	r.DueAt, r.ExpiresAt = fromUnix(due), fromUnix(expires)
 	r.RemoteDeletedAt = fromUnix(deleted)
 	r.SyncedAt = syncedAt(fromUnix(synced), fromUnix(lastFull), r.RemoteDeletedAt)
-	e.ChangedAt = time.Unix(changed, 0).UTC()
 	return &e, nil
 }
 
