@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -67,11 +68,15 @@ type execution struct {
 	// commit, so it never holds what a rolled-back transaction wrote.
 	written     map[string]uint64
 	writtenSeed maphash.Seed
+
+	// encodeAhead tells the preparer whether most records of the pages last
+	// committed were written (see preparer).
+	encodeAhead atomic.Bool
 }
 
-// maxWrittenPeople bounds execution.written (~100 bytes an entry); past it,
+// maxWrittenPeople bounds execution.written (~100 bytes an entry, so ~5 MB); past it,
 // people are upserted as if new (the store skips unchanged rows anyway).
-const maxWrittenPeople = 200_000
+const maxWrittenPeople = 50_000
 
 // execute claims and runs a run; see Run. It returns the run as it ended.
 func (s *Syncer) execute(ctx context.Context, runID string, progress func(store.SyncRun)) (*store.SyncRun, error) {
@@ -275,19 +280,20 @@ type fetched struct {
 // several pages at once saves the per-transaction work (the run row's read
 // and rewrite, the commit), and above all the rewriting of the same index
 // pages: every commit writes each B-tree page it touched to the WAL, and a
-// page of random user ids touches most leaves of the user index, so ten
-// 1,000-record commits write those leaves ten times where one 10,000-record
-// commit writes them once (Canvas 100k full sync: 8.8 -> 7.0 s). The bounds
-// keep a batch's memory bounded and its checkpoint recent; a commit of
-// maxBatchRecords holds the writer for about half a second.
+// page of random user ids touches most leaves of the user index, so small
+// commits write those leaves again and again.
+//
+// Fetched records hold a share of readAheadRecords from the fetch until
+// their commit (queued or in a batch), so it bounds the sync's memory
+// whatever the page size (Absorb's pages hold 500 records, Canvas's 100)
+// and, with it, the largest batch. Measured on Canvas, 100k full sync /
+// peak memory of a sync process at 100k and 1M: 2,000: 6.2 s, 134 MB;
+// 4,000: 5.6 s, 150 / 166 MB; 8,000: 5.2 s, 196 / 207 MB (over the 200 MB
+// goal). readAheadPages only sizes the queues.
 const (
-	maxBatchPages   = 64
-	maxBatchRecords = 10000
-	// readAheadRecords is how many fetched records may wait for the store
-	// (in pages of any size: Absorb's hold 500, Canvas's 100); the fetcher
-	// waits when they reach it, so memory stays bounded whatever the page
-	// size. readAheadPages only sizes the queue.
-	readAheadRecords = 8000
+	maxBatchPages    = 64
+	readAheadRecords = 4000
+	maxBatchRecords  = readAheadRecords
 	readAheadPages   = 128
 )
 
@@ -305,7 +311,8 @@ func (e *execution) walk(ctx context.Context) (*store.SyncRun, error) {
 	queued := semaphore.NewWeighted(readAheadRecords)
 	fetchedPages := make(chan fetched, readAheadPages)
 	go e.fetcher(fetchCtx, provider.EnrollmentPageParams{Cursor: start.Cursor, ChangedSince: start.ChangedSince}, fetchedPages, queued)
-	go e.preparer(fetchCtx, start.ConnectionID, fetchedPages, pages)
+	e.encodeAhead.Store(true) // until the writer says otherwise
+	go e.preparer(fetchCtx, fetchedPages, pages)
 	walked := map[string]bool{}
 	var pending *fetched // read but not yet batched (it did not fit)
 	for {
@@ -400,12 +407,18 @@ func (e *execution) fetcher(ctx context.Context, params provider.EnrollmentPageP
 
 // preparer does, beside the fetcher and the store, the work on a page that
 // needs no transaction, so that the single writer only writes: it hashes
-// every record (events.ApplyParams.Hashes) and encodes the ones the store
-// does not hold with that hash (events.ApplyParams.Encoded), judged from the
-// committed states it reads. Those states may be behind the writer (pages
-// in flight), which costs at most an encoding made for nothing or left to
-// the writer: what to write is still decided in the transaction.
-func (e *execution) preparer(ctx context.Context, connectionID string, in <-chan fetched, out chan<- fetched) {
+// every record (events.ApplyParams.Hashes) and, while most records are being
+// written, encodes them for the store (events.ApplyParams.Encoded).
+//
+// Whether to encode follows what the writer found on the pages it last
+// committed (execution.encodeAhead): a first sync writes every record, a
+// re-sync of an unchanged LMS writes none. It is not decided by reading the
+// stored states here: those reads went through the reader pool and pulled
+// the pages the writer had just written (still in the WAL, so copied into
+// each reader's page cache) into memory, ~50 MB for 100,000 records. A wrong
+// guess costs an encoding made for nothing, or one left to the writer; what
+// to write is still decided in the transaction.
+func (e *execution) preparer(ctx context.Context, in <-chan fetched, out chan<- fetched) {
 	for {
 		var f fetched
 		select {
@@ -414,7 +427,7 @@ func (e *execution) preparer(ctx context.Context, connectionID string, in <-chan
 			return
 		}
 		if f.err == nil {
-			e.prepare(ctx, connectionID, &f)
+			e.prepare(&f)
 		}
 		select {
 		case out <- f:
@@ -427,23 +440,17 @@ func (e *execution) preparer(ctx context.Context, connectionID string, in <-chan
 	}
 }
 
-func (e *execution) prepare(ctx context.Context, connectionID string, f *fetched) {
+func (e *execution) prepare(f *fetched) {
 	recs := f.page.Enrollments
 	f.hashes = make([]string, len(recs))
-	ids := make([]string, len(recs))
 	for i, r := range recs {
 		f.hashes[i] = events.Hash(r)
-		ids[i] = r.ID
 	}
-	states, err := e.s.cfg.Store.EnrollmentStates(ctx, connectionID, ids)
-	if err != nil {
-		return // the writer reads the states again and encodes what it writes
+	if !e.encodeAhead.Load() {
+		return
 	}
 	f.encoded = make([][]byte, len(recs))
 	for i, r := range recs {
-		if st, ok := states[r.ID]; ok && st.ContentHash == f.hashes[i] && st.RemoteDeletedAt == nil {
-			continue // unchanged: only marked seen
-		}
 		if b, err := e.s.cfg.Store.EnrollmentEncode(r); err == nil {
 			f.encoded[i] = b
 		}
@@ -526,6 +533,8 @@ func (e *execution) applyPage(ctx context.Context, tx store.Tx, next *store.Sync
 	}
 	next.Cursor = page.NextCursor
 	e.s.metrics.addRecords(e.provider, counts)
+	written := counts.Inserted + counts.Updated + counts.Restored
+	e.encodeAhead.Store(2*written >= int64(len(page.Enrollments)))
 	if !last {
 		return nil
 	}
