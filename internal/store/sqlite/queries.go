@@ -105,8 +105,17 @@ func scanConnection(row interface{ Scan(...any) error }) (*store.Connection, err
 }
 
 func (q queries) ConnectionGet(ctx context.Context, id string) (*store.Connection, error) {
-	c, err := scanConnection(q.db.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = ?`, id))
+	c, err := scanConnection(q.queryRow(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = ?`, id))
 	return c, notFound(err, "connection "+id)
+}
+
+// queryRow runs a one-row read, through a cached prepared statement on the
+// reader pool (the API's per-request lookups), unprepared in a transaction.
+func (q queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if q.stmts != nil {
+		return q.stmts.queryRow(ctx, query, args...)
+	}
+	return q.db.QueryRowContext(ctx, query, args...)
 }
 
 func (q queries) ConnectionGetByName(ctx context.Context, name string) (*store.Connection, error) {
@@ -131,7 +140,7 @@ func (q queries) ConnectionList(ctx context.Context, p store.ConnectionListParam
 func (q queries) APIKeyGetByHash(ctx context.Context, hash string) (*store.APIKey, error) {
 	var k store.APIKey
 	var created int64
-	err := q.db.QueryRowContext(ctx, `SELECT id, name, prefix, hash, read_only, created_at FROM api_keys WHERE hash = ?`, hash).
+	err := q.queryRow(ctx, `SELECT id, name, prefix, hash, read_only, created_at FROM api_keys WHERE hash = ?`, hash).
 		Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.ReadOnly, &created)
 	if err != nil {
 		return nil, notFound(err, "api key")

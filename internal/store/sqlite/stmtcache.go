@@ -7,7 +7,8 @@ import (
 )
 
 // maxCachedStmts bounds the statement cache: the enrollment list has a few
-// dozen filter shapes in practice; shapes past the bound run unprepared.
+// dozen filter shapes in practice (plus the API's per-request key and
+// connection lookups); shapes past the bound run unprepared.
 const maxCachedStmts = 64
 
 // stmtCache keeps prepared statements of the reader pool by SQL text, so that
@@ -30,19 +31,35 @@ func newStmtCache(db *sql.DB) *stmtCache {
 // first time; once the cache is full (or closed) it runs the query
 // unprepared.
 func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	c.mu.RLock()
-	st, full := c.stmts[query], c.closed || len(c.stmts) >= maxCachedStmts
-	c.mu.RUnlock()
-	if st == nil && !full {
-		var err error
-		if st, err = c.prepare(ctx, query); err != nil {
-			return nil, err
-		}
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
 	}
 	if st == nil {
 		return c.db.QueryContext(ctx, query, args...)
 	}
 	return st.QueryContext(ctx, args...)
+}
+
+// queryRow is query for one row.
+func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := c.stmt(ctx, query)
+	if err != nil || st == nil {
+		return c.db.QueryRowContext(ctx, query, args...) // the error, if any, shows again
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// stmt returns the cached statement of query, prepared the first time, or
+// nil if the cache is full or closed.
+func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.RLock()
+	st, full := c.stmts[query], c.closed || len(c.stmts) >= maxCachedStmts
+	c.mu.RUnlock()
+	if st != nil || full {
+		return st, nil
+	}
+	return c.prepare(ctx, query)
 }
 
 func (c *stmtCache) prepare(ctx context.Context, query string) (*sql.Stmt, error) {

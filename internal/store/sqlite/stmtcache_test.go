@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -79,5 +80,36 @@ func TestEnrollmentListManyShapes(t *testing.T) {
 	}
 	if _, err := s.EnrollmentList(ctx, store.EnrollmentListParams{Limit: 10, Now: t0}); err == nil {
 		t.Fatal("list after Close succeeded")
+	}
+}
+
+// TestAPIKeyLookupSeesChanges: the per-request key lookup runs through a
+// kept prepared statement, and still sees a key deleted or created by
+// another connection at once (what the API promises for revocation).
+func TestAPIKeyLookupSeesChanges(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "registrar.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	k := &store.APIKey{ID: "key_1", Name: "ci", Prefix: "rk_abc", Hash: "h1", CreatedAt: time.Now()}
+	put := func() {
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.APIKeyCreate(ctx, k) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put()
+	for round := range 3 {
+		if got, err := s.APIKeyGetByHash(ctx, "h1"); err != nil || got.ID != "key_1" {
+			t.Fatalf("round %d: lookup of a live key: %v, %v", round, got, err)
+		}
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.APIKeyDelete(ctx, "key_1") }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.APIKeyGetByHash(ctx, "h1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("round %d: lookup of a deleted key: %v, want not found", round, err)
+		}
+		put()
 	}
 }
