@@ -94,8 +94,9 @@ type ApplyParams struct {
 	Hashes []string
 	// Encoded, when set, holds the store's encoding of each record
 	// (store.Store.EnrollmentEncode, same order as Records), made outside
-	// the transaction like Hashes; a nil entry, or any other length, leaves
-	// the encoding to the store.
+	// the transaction like Hashes; a nil entry leaves the encoding to the
+	// store. Setting it also says most records are expected to be new:
+	// Apply then inserts first and diffs only the records already stored.
 	Encoded [][]byte
 	Now     time.Time
 	Source  string // "sync" or "api"
@@ -111,19 +112,9 @@ func Apply(ctx context.Context, tx store.Tx, p ApplyParams) (Counts, error) {
 	if len(p.Records) == 0 {
 		return counts, nil
 	}
-	ids := make([]string, len(p.Records))
-	for i, r := range p.Records {
-		ids[i] = r.ID
-	}
-	states, err := tx.EnrollmentStates(ctx, p.ConnectionID, ids)
-	if err != nil {
-		return counts, err
-	}
 	now := p.Now.UTC().Truncate(time.Second)
-	var writes []store.Enrollment
-	var seen []string
-	var evts []store.Event
-	dup := map[string]bool{}
+	rows := make([]store.Enrollment, 0, len(p.Records))
+	dup := make(map[string]bool, len(p.Records))
 	for i, r := range p.Records {
 		if dup[r.ID] {
 			// A page that repeats a record (offset paging under concurrent
@@ -134,59 +125,100 @@ func Apply(ctx context.Context, tx store.Tx, p ApplyParams) (Counts, error) {
 		r.ConnectionID = p.ConnectionID
 		r.RemoteDeletedAt = nil
 		r.SyncedAt = &now
-		var hash string
+		row := store.Enrollment{Record: r, ChangedAt: now, SeenRun: p.RunID}
 		if len(p.Hashes) == len(p.Records) {
-			hash = p.Hashes[i] // Hash leaves out what the three lines above set
+			row.ContentHash = p.Hashes[i] // Hash leaves out what the three lines above set
 		} else {
-			hash = Hash(r)
+			row.ContentHash = Hash(r)
 		}
-		st, exists := states[r.ID]
-		row := store.Enrollment{Record: r, ContentHash: hash, ChangedAt: now, SeenRun: p.RunID}
 		if len(p.Encoded) == len(p.Records) {
 			row.Encoded = p.Encoded[i] // the encoding leaves out what Apply sets above
 		}
-		switch {
-		case !exists:
-			counts.Inserted++
-			writes = append(writes, row)
-			evts = append(evts, event(store.EventEnrollmentCreated, now, Data{Status: r.Status, Enrollment: &r}, p))
-		case st.RemoteDeletedAt != nil:
-			counts.Restored++
-			writes = append(writes, row)
-			evts = append(evts, event(store.EventEnrollmentRestored, now, Data{Status: r.Status, Enrollment: &r}, p))
-		case st.ContentHash == hash:
-			counts.Unchanged++
-			seen = append(seen, r.ID)
-		default:
-			old, err := tx.EnrollmentGet(ctx, p.ConnectionID, r.ID)
-			if err != nil {
-				return counts, err
+		rows = append(rows, row)
+	}
+	var evts []store.Event
+	if len(p.Encoded) == len(p.Records) {
+		// The caller expects most records to be new (a first sync): insert
+		// them straight away and diff only those whose key was taken,
+		// instead of first reading the stored state of every id.
+		inserted, err := tx.EnrollmentInsertNew(ctx, rows)
+		if err != nil {
+			return counts, err
+		}
+		if len(inserted) > 0 {
+			isNew := make(map[string]bool, len(inserted))
+			for _, id := range inserted {
+				isNew[id] = true
 			}
-			changed := ChangedFields(old.Record, r)
-			if len(changed) == 0 {
-				// Only the hash differs (a record hashed by another version):
-				// store the new hash, keep the record's change time, no event.
-				counts.Unchanged++
-				row.ChangedAt = old.ChangedAt
-				writes = append(writes, row)
-				continue
+			rest := rows[:0]
+			for _, row := range rows {
+				if !isNew[row.Record.ID] {
+					rest = append(rest, row)
+					continue
+				}
+				counts.Inserted++
+				evts = append(evts, event(store.EventEnrollmentCreated, now, Data{Status: row.Record.Status, Enrollment: &row.Record}, p))
 			}
-			counts.Updated++
-			writes = append(writes, row)
-			d := Data{Status: r.Status, ChangedFields: changed, Enrollment: &r}
-			typ := store.EventEnrollmentUpdated
-			if st.Status != r.Status {
-				typ, d.PreviousStatus = store.EventEnrollmentStatusChanged, st.Status
-			}
-			evts = append(evts, event(typ, now, d, p))
+			rows = rest
 		}
 	}
-	if err := tx.EnrollmentUpsertMany(ctx, writes); err != nil {
-		return counts, err
-	}
-	if p.RunID != "" && len(seen) > 0 {
-		if err := tx.EnrollmentMarkSeen(ctx, p.ConnectionID, p.RunID, seen); err != nil {
+	if len(rows) > 0 {
+		ids := make([]string, len(rows))
+		for i, row := range rows {
+			ids[i] = row.Record.ID
+		}
+		states, err := tx.EnrollmentStates(ctx, p.ConnectionID, ids)
+		if err != nil {
 			return counts, err
+		}
+		var writes []store.Enrollment
+		var seen []string
+		for _, row := range rows {
+			r := row.Record
+			st, exists := states[r.ID]
+			switch {
+			case !exists:
+				counts.Inserted++
+				writes = append(writes, row)
+				evts = append(evts, event(store.EventEnrollmentCreated, now, Data{Status: r.Status, Enrollment: &r}, p))
+			case st.RemoteDeletedAt != nil:
+				counts.Restored++
+				writes = append(writes, row)
+				evts = append(evts, event(store.EventEnrollmentRestored, now, Data{Status: r.Status, Enrollment: &r}, p))
+			case st.ContentHash == row.ContentHash:
+				counts.Unchanged++
+				seen = append(seen, r.ID)
+			default:
+				old, err := tx.EnrollmentGet(ctx, p.ConnectionID, r.ID)
+				if err != nil {
+					return counts, err
+				}
+				changed := ChangedFields(old.Record, r)
+				if len(changed) == 0 {
+					// Only the hash differs (a record hashed by another version):
+					// store the new hash, keep the record's change time, no event.
+					counts.Unchanged++
+					row.ChangedAt = old.ChangedAt
+					writes = append(writes, row)
+					continue
+				}
+				counts.Updated++
+				writes = append(writes, row)
+				d := Data{Status: r.Status, ChangedFields: changed, Enrollment: &r}
+				typ := store.EventEnrollmentUpdated
+				if st.Status != r.Status {
+					typ, d.PreviousStatus = store.EventEnrollmentStatusChanged, st.Status
+				}
+				evts = append(evts, event(typ, now, d, p))
+			}
+		}
+		if err := tx.EnrollmentUpsertMany(ctx, writes); err != nil {
+			return counts, err
+		}
+		if p.RunID != "" && len(seen) > 0 {
+			if err := tx.EnrollmentMarkSeen(ctx, p.ConnectionID, p.RunID, seen); err != nil {
+				return counts, err
+			}
 		}
 	}
 	if err := tx.EventAppend(ctx, evts); err != nil {

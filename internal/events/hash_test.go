@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -91,5 +93,63 @@ func TestHashOnlyDifferenceRaisesNoEvent(t *testing.T) {
 	got, err := s.EnrollmentGet(ctx, "con_1", "e1")
 	if err != nil || got.ContentHash != events.Hash(r) || !got.ChangedAt.Equal(t0) || got.SeenRun != "run_2" {
 		t.Fatalf("stored %+v (%v)", got, err)
+	}
+}
+
+// With Encoded set (a sync that expects new records), Apply inserts first
+// and diffs the rest: every case still gets its own count and event.
+func TestApplyInsertFirstDiffsTheRest(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	apply(t, s, "run_1", t0, rec("same", lms.StatusEnrolled, 1), rec("changed", lms.StatusEnrolled, 1), rec("gone", lms.StatusEnrolled, 1))
+	apply(t, s, "run_2", t0, rec("same", lms.StatusEnrolled, 1), rec("changed", lms.StatusEnrolled, 1))
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		swept, err := tx.EnrollmentSweep(ctx, store.EnrollmentSweepParams{ConnectionID: "con_1", RunID: "run_2", DeletedAt: t0})
+		if err == nil && (len(swept) != 1 || swept[0].Record.ID != "gone") {
+			err = fmt.Errorf("swept %d records", len(swept))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []lms.CourseEnrollment{rec("same", lms.StatusEnrolled, 1), rec("changed", lms.StatusPassed, 90),
+		rec("gone", lms.StatusEnrolled, 1), rec("new", lms.StatusEnrolled, 0), rec("new", lms.StatusEnrolled, 0)}
+	encoded := make([][]byte, len(recs))
+	for i, r := range recs {
+		b, err := s.EnrollmentEncode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encoded[i] = b
+	}
+	before, _ := s.EventLastSeq(ctx)
+	var c events.Counts
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		c, err = events.Apply(ctx, tx, events.ApplyParams{ConnectionID: "con_1", RunID: "run_3", Records: recs,
+			Encoded: encoded, Now: t0.Add(time.Hour), Source: "sync"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != (events.Counts{Inserted: 1, Updated: 1, Unchanged: 1, Restored: 1}) {
+		t.Fatalf("counts %+v", c)
+	}
+	evts, _ := s.EventList(ctx, store.EventListParams{AfterSeq: before, Limit: 100})
+	got := map[string]string{}
+	for _, e := range evts {
+		got[e.EnrollmentID] = e.Type
+	}
+	want := map[string]string{"new": store.EventEnrollmentCreated, "changed": store.EventEnrollmentStatusChanged,
+		"gone": store.EventEnrollmentRestored}
+	if !reflect.DeepEqual(got, want) || len(evts) != 3 {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	for _, id := range []string{"same", "changed", "gone", "new"} {
+		e, err := s.EnrollmentGet(ctx, "con_1", id)
+		if err != nil || e.SeenRun != "run_3" || e.Record.RemoteDeletedAt != nil {
+			t.Fatalf("%s: %+v (%v)", id, e, err)
+		}
 	}
 }

@@ -110,6 +110,9 @@ type Tx interface {
 	// EnrollmentUpsertMany inserts or replaces records. Rows keep their key;
 	// every other column is replaced by the given values.
 	EnrollmentUpsertMany(ctx context.Context, rows []Enrollment) error
+	// EnrollmentInsertNew inserts the rows whose key is not stored, leaves
+	// the others alone, and returns the ids it inserted (in any order).
+	EnrollmentInsertNew(ctx context.Context, rows []Enrollment) ([]string, error)
 	// EnrollmentMarkSeen records that a sync run saw these ids, for delete
 	// detection, without rewriting the records.
 	EnrollmentMarkSeen(ctx context.Context, connectionID, runID string, ids []string) error

@@ -191,44 +191,11 @@ func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) 
 		return store.EnrollmentKey{ConnectionID: e.Record.ConnectionID, ID: e.Record.ID}
 	})
 	for start := 0; start < len(rows); start += upsertChunk {
-		part := rows[start:min(start+upsertChunk, len(rows))]
-		n := len(part)
-		text := func() []string { return make([]string, n) }
-		times := func() []*time.Time { return make([]*time.Time, n) }
-		connIDs, ids, providers, userIDs, emails, courseIDs := text(), text(), text(), text(), text(), text()
-		statuses, hashes, seenRuns, data := text(), text(), text(), text()
-		dueAt, expiresAt, syncedAt, deletedAt := times(), times(), times(), times()
-		changedAt := make([]time.Time, n)
-		for i, e := range part {
-			r := e.Record
-			d := e.Encoded
-			if d == nil {
-				var err error
-				if d, err = enrollmentData(r); err != nil {
-					return err
-				}
-			}
-			connIDs[i], ids[i], providers[i] = r.ConnectionID, r.ID, r.Provider
-			if r.User != nil {
-				userIDs[i] = r.User.ID
-			}
-			emails[i] = strings.ToLower(r.User.PrimaryEmail())
-			if r.Course != nil {
-				courseIDs[i] = r.Course.ID
-			}
-			statuses[i], hashes[i], seenRuns[i], data[i] = string(r.Status), e.ContentHash, e.SeenRun, string(d)
-			dueAt[i], expiresAt[i], syncedAt[i], deletedAt[i] = tsPtr(r.DueAt), tsPtr(r.ExpiresAt), tsPtr(r.SyncedAt), tsPtr(r.RemoteDeletedAt)
-			changedAt[i] = ts(e.ChangedAt)
+		args, err := enrollmentArrays(rows[start:min(start+upsertChunk, len(rows))])
+		if err != nil {
+			return err
 		}
-		_, err := t.db.Exec(ctx, `INSERT INTO enrollments (connection_id, id, provider, user_id, user_email, course_id,
-			status, due_at, expires_at, changed_at, synced_at, remote_deleted_at, content_hash, seen_run, data)
-		SELECT connection_id, id, provider, user_id, user_email, course_id, status, due_at, expires_at, changed_at,
-			synced_at, remote_deleted_at, content_hash, seen_run, data::json
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-			$13::text[], $14::text[], $15::text[])
-			AS u(connection_id, id, provider, user_id, user_email, course_id, status, due_at, expires_at, changed_at,
-				synced_at, remote_deleted_at, content_hash, seen_run, data)
+		_, err = t.db.Exec(ctx, enrollmentInsertSQL+`
 		ON CONFLICT (connection_id, id) DO UPDATE SET provider = excluded.provider,
 			user_id = excluded.user_id, user_email = excluded.user_email, course_id = excluded.course_id,
 			status = excluded.status, due_at = excluded.due_at, expires_at = excluded.expires_at,
@@ -238,15 +205,97 @@ func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) 
 			overdue_event_at = CASE WHEN enrollments.due_at IS NOT DISTINCT FROM excluded.due_at
 				THEN enrollments.overdue_event_at END,
 			expired_event_at = CASE WHEN enrollments.expires_at IS NOT DISTINCT FROM excluded.expires_at
-				THEN enrollments.expired_event_at END`,
-			connIDs, ids, providers, userIDs, emails, courseIDs, statuses,
-			dueAt, expiresAt, changedAt, syncedAt, deletedAt,
-			hashes, seenRuns, data)
+				THEN enrollments.expired_event_at END`, args...)
 		if err != nil {
 			return fmt.Errorf("upsert enrollments: %w", err)
 		}
 	}
 	return nil
+}
+
+// EnrollmentInsertNew takes the connection's diff lock first, as
+// EnrollmentStates does: a write-back that read the states before this
+// insert must not then raise "created" for the same record.
+func (t *tx) EnrollmentInsertNew(ctx context.Context, rows []store.Enrollment) ([]string, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	rows = lastPerKey(rows, func(e store.Enrollment) store.EnrollmentKey {
+		return store.EnrollmentKey{ConnectionID: e.Record.ConnectionID, ID: e.Record.ID}
+	})
+	locked := map[string]bool{}
+	var inserted []string
+	for start := 0; start < len(rows); start += upsertChunk {
+		part := rows[start:min(start+upsertChunk, len(rows))]
+		for _, e := range part {
+			if c := e.Record.ConnectionID; !locked[c] {
+				if _, err := t.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, enrollmentDiffLockClass, c); err != nil {
+					return nil, fmt.Errorf("lock the records of connection %s: %w", c, err)
+				}
+				locked[c] = true
+			}
+		}
+		args, err := enrollmentArrays(part)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := t.db.Query(ctx, enrollmentInsertSQL+` ON CONFLICT (connection_id, id) DO NOTHING RETURNING id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert enrollments: %w", err)
+		}
+		ids, err := pgx.CollectRows(rs, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("insert enrollments: %w", err)
+		}
+		inserted = append(inserted, ids...)
+	}
+	return inserted, nil
+}
+
+// enrollmentInsertSQL inserts the rows given as arrays by enrollmentArrays,
+// without its conflict clause.
+const enrollmentInsertSQL = `INSERT INTO enrollments (connection_id, id, provider, user_id, user_email, course_id,
+			status, due_at, expires_at, changed_at, synced_at, remote_deleted_at, content_hash, seen_run, data)
+		SELECT connection_id, id, provider, user_id, user_email, course_id, status, due_at, expires_at, changed_at,
+			synced_at, remote_deleted_at, content_hash, seen_run, data::json
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
+			$13::text[], $14::text[], $15::text[])
+			AS u(connection_id, id, provider, user_id, user_email, course_id, status, due_at, expires_at, changed_at,
+				synced_at, remote_deleted_at, content_hash, seen_run, data)`
+
+// enrollmentArrays returns the column arrays of enrollmentInsertSQL.
+func enrollmentArrays(part []store.Enrollment) ([]any, error) {
+	n := len(part)
+	text := func() []string { return make([]string, n) }
+	times := func() []*time.Time { return make([]*time.Time, n) }
+	connIDs, ids, providers, userIDs, emails, courseIDs := text(), text(), text(), text(), text(), text()
+	statuses, hashes, seenRuns, data := text(), text(), text(), text()
+	dueAt, expiresAt, syncedAt, deletedAt := times(), times(), times(), times()
+	changedAt := make([]time.Time, n)
+	for i, e := range part {
+		r := e.Record
+		d := e.Encoded
+		if d == nil {
+			var err error
+			if d, err = enrollmentData(r); err != nil {
+				return nil, err
+			}
+		}
+		connIDs[i], ids[i], providers[i] = r.ConnectionID, r.ID, r.Provider
+		if r.User != nil {
+			userIDs[i] = r.User.ID
+		}
+		emails[i] = strings.ToLower(r.User.PrimaryEmail())
+		if r.Course != nil {
+			courseIDs[i] = r.Course.ID
+		}
+		statuses[i], hashes[i], seenRuns[i], data[i] = string(r.Status), e.ContentHash, e.SeenRun, string(d)
+		dueAt[i], expiresAt[i], syncedAt[i], deletedAt[i] = tsPtr(r.DueAt), tsPtr(r.ExpiresAt), tsPtr(r.SyncedAt), tsPtr(r.RemoteDeletedAt)
+		changedAt[i] = ts(e.ChangedAt)
+	}
+	return []any{connIDs, ids, providers, userIDs, emails, courseIDs, statuses,
+		dueAt, expiresAt, changedAt, syncedAt, deletedAt, hashes, seenRuns, data}, nil
 }
 
 // EnrollmentMarkSeen skips rows already marked, so a resumed run does not

@@ -117,50 +117,88 @@ func enrollmentData(r lms.CourseEnrollment) ([]byte, error) {
 const upsertBatch = 200
 
 func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) error {
-	const cols = 14
 	for start := 0; start < len(rows); start += upsertBatch {
 		part := rows[start:min(start+upsertBatch, len(rows))]
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO enrollments (connection_id, id, provider, user_id, user_email, course_id, status,
-			due_at, expires_at, changed_at, synced_at, remote_deleted_at, content_hash, seen_run, data) VALUES `)
-		args := make([]any, 0, len(part)*(cols+1))
-		for i, e := range part {
-			if i > 0 {
-				sb.WriteString(",")
-			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-			r := e.Record
-			data := e.Encoded
-			if data == nil {
-				var err error
-				if data, err = enrollmentData(r); err != nil {
-					return err
-				}
-			}
-			var userID, courseID string
-			if r.User != nil {
-				userID = r.User.ID
-			}
-			if r.Course != nil {
-				courseID = r.Course.ID
-			}
-			args = append(args, r.ConnectionID, r.ID, r.Provider, userID, strings.ToLower(r.User.PrimaryEmail()), courseID,
-				string(r.Status), unixPtr(r.DueAt), unixPtr(r.ExpiresAt), unix(e.ChangedAt), unixPtr(r.SyncedAt),
-				unixPtr(r.RemoteDeletedAt), e.ContentHash, e.SeenRun, data)
+		query, args, err := enrollmentInsert(part)
+		if err != nil {
+			return err
 		}
-		sb.WriteString(` ON CONFLICT (connection_id, id) DO UPDATE SET provider = excluded.provider,
+		query += ` ON CONFLICT (connection_id, id) DO UPDATE SET provider = excluded.provider,
 			user_id = excluded.user_id, user_email = excluded.user_email, course_id = excluded.course_id,
 			status = excluded.status, due_at = excluded.due_at, expires_at = excluded.expires_at,
 			changed_at = excluded.changed_at, synced_at = excluded.synced_at,
 			remote_deleted_at = excluded.remote_deleted_at, content_hash = excluded.content_hash,
 			seen_run = excluded.seen_run, data = excluded.data,
 			overdue_event_at = CASE WHEN enrollments.due_at IS excluded.due_at THEN enrollments.overdue_event_at END,
-			expired_event_at = CASE WHEN enrollments.expires_at IS excluded.expires_at THEN enrollments.expired_event_at END`)
-		if _, err := t.db.ExecContext(ctx, sb.String(), args...); err != nil {
+			expired_event_at = CASE WHEN enrollments.expires_at IS excluded.expires_at THEN enrollments.expired_event_at END`
+		if _, err := t.db.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("upsert enrollments: %w", err)
 		}
 	}
 	return nil
+}
+
+func (t *tx) EnrollmentInsertNew(ctx context.Context, rows []store.Enrollment) ([]string, error) {
+	var inserted []string
+	for start := 0; start < len(rows); start += upsertBatch {
+		part := rows[start:min(start+upsertBatch, len(rows))]
+		query, args, err := enrollmentInsert(part)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := t.db.QueryContext(ctx, query+` ON CONFLICT (connection_id, id) DO NOTHING RETURNING id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert enrollments: %w", err)
+		}
+		for rs.Next() {
+			var id string
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			inserted = append(inserted, id)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, fmt.Errorf("insert enrollments: %w", err)
+		}
+	}
+	return inserted, nil
+}
+
+// enrollmentInsert is the INSERT of rows (at most upsertBatch) without its
+// conflict clause.
+func enrollmentInsert(rows []store.Enrollment) (string, []any, error) {
+	const cols = 15
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO enrollments (connection_id, id, provider, user_id, user_email, course_id, status,
+		due_at, expires_at, changed_at, synced_at, remote_deleted_at, content_hash, seen_run, data) VALUES `)
+	args := make([]any, 0, len(rows)*cols)
+	for i, e := range rows {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		r := e.Record
+		data := e.Encoded
+		if data == nil {
+			var err error
+			if data, err = enrollmentData(r); err != nil {
+				return "", nil, err
+			}
+		}
+		var userID, courseID string
+		if r.User != nil {
+			userID = r.User.ID
+		}
+		if r.Course != nil {
+			courseID = r.Course.ID
+		}
+		args = append(args, r.ConnectionID, r.ID, r.Provider, userID, strings.ToLower(r.User.PrimaryEmail()), courseID,
+			string(r.Status), unixPtr(r.DueAt), unixPtr(r.ExpiresAt), unix(e.ChangedAt), unixPtr(r.SyncedAt),
+			unixPtr(r.RemoteDeletedAt), e.ContentHash, e.SeenRun, data)
+	}
+	return sb.String(), args, nil
 }
 
 func (t *tx) EnrollmentMarkSeen(ctx context.Context, connectionID, runID string, ids []string) error {

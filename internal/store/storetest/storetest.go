@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"APIKeys", testAPIKeys},
 		{"EnrollmentUpsertAndGet", testEnrollmentUpsertAndGet},
 		{"EnrollmentUpsertEncoded", testEnrollmentUpsertEncoded},
+		{"EnrollmentInsertNew", testEnrollmentInsertNew},
 		{"EnrollmentListFilters", testEnrollmentListFilters},
 		{"EnrollmentListPagination", testEnrollmentListPagination},
 		{"EnrollmentEffectiveStatus", testEnrollmentEffectiveStatus},
@@ -248,6 +249,39 @@ func testEnrollmentUpsertEncoded(t *testing.T, s store.Store) {
 	must(t, err)
 	if b.Record.Score == nil || *b.Record.Score != 99 {
 		t.Fatalf("Encoded was not what the engine wrote: score %v", b.Record.Score)
+	}
+}
+
+// testEnrollmentInsertNew: only keys not stored are inserted, and their ids
+// returned; a stored row is left exactly as it was.
+func testEnrollmentInsertNew(t *testing.T, s store.Store) {
+	newConnection(t, s, "con_1", "canvas", "")
+	newConnection(t, s, "con_2", "canvas", "")
+	a := enrollment("con_1", "canvas", "a", "u1", "a@example.com", "c1", lms.StatusEnrolled)
+	upsert(t, s, a)
+	changed := a
+	changed.Record.Status, changed.ContentHash = lms.StatusCompleted, "other"
+	b := enrollment("con_1", "canvas", "b", "u2", "b@example.com", "c1", lms.StatusInProgress)
+	sameIDOtherConn := enrollment("con_2", "canvas", "a", "u1", "a@example.com", "c1", lms.StatusPassed)
+	var got []string
+	inTx(t, s, func(tx store.Tx) error {
+		var err error
+		got, err = tx.EnrollmentInsertNew(ctx(), []store.Enrollment{changed, b, sameIDOtherConn})
+		return err
+	})
+	sort.Strings(got)
+	if !equal(got, []string{"a", "b"}) {
+		t.Fatalf("inserted %v, want a (of con_2) and b", got)
+	}
+	stored, err := s.EnrollmentGet(ctx(), "con_1", "a")
+	must(t, err)
+	if stored.Record.Status != lms.StatusEnrolled || stored.ContentHash != a.ContentHash {
+		t.Fatalf("a stored row was overwritten: %s %s", stored.Record.Status, stored.ContentHash)
+	}
+	for _, k := range []store.EnrollmentKey{{ConnectionID: "con_1", ID: "b"}, {ConnectionID: "con_2", ID: "a"}} {
+		if _, err := s.EnrollmentGet(ctx(), k.ConnectionID, k.ID); err != nil {
+			t.Fatalf("%v not inserted: %v", k, err)
+		}
 	}
 }
 
