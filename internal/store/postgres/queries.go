@@ -337,7 +337,7 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 		for i, e := range p.UserEmails {
 			lower[i] = strings.ToLower(e)
 		}
-		where = append(where, "e.user_email = ANY("+args.add(lower)+"::text[])")
+		where = append(where, "e.user_email = ANY("+args.add(lower)+"::text[])", "e.user_email <> ''") // partial index (migration 00002)
 	}
 	if len(p.CourseIDs) > 0 {
 		where = append(where, "e.course_id = ANY("+args.add(p.CourseIDs)+"::text[])")

@@ -354,6 +354,7 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 		}
 		c, a := inList("e.user_email", lower)
 		add(c, a...)
+		add("e.user_email <> ''") // the email index holds only records with one (migration 00004)
 	}
 	if len(p.CourseIDs) > 0 {
 		c, a := inList("e.course_id", p.CourseIDs)
