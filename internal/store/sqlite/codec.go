@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/klauspost/compress/s2"
 
@@ -47,6 +48,50 @@ func decodeDocument(col []byte) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("record in an unknown format (first byte 0x%02x)", col[0])
 	}
+}
+
+// documentLen returns the length of the JSON of a data column value.
+func documentLen(col []byte) (int, error) {
+	if len(col) == 0 {
+		return 0, errors.New("empty record")
+	}
+	switch col[0] {
+	case '{':
+		return len(col), nil
+	case docS2:
+		n, err := s2.DecodedLen(col[1:])
+		if err != nil {
+			return 0, fmt.Errorf("decompress record: %w", err)
+		}
+		return n, nil
+	default:
+		return 0, fmt.Errorf("record in an unknown format (first byte 0x%02x)", col[0])
+	}
+}
+
+// appendDocument appends the JSON of a data column value to dst, decoding
+// straight into dst's spare capacity when it has room.
+func appendDocument(dst, col []byte) ([]byte, error) {
+	n, err := documentLen(col)
+	if err != nil {
+		return dst, err
+	}
+	if col[0] == '{' {
+		return append(dst, col...), nil
+	}
+	dst = slices.Grow(dst, n)
+	out := dst[len(dst) : len(dst)+n]
+	js, err := s2.Decode(out, col[1:])
+	if err != nil {
+		return dst, fmt.Errorf("decompress record: %w", err)
+	}
+	if len(js) != n {
+		return dst, errors.New("decompress record: length differs from the block's header")
+	}
+	if n > 0 && &js[0] != &out[0] { // s2 decodes into out, which is large enough
+		copy(out, js)
+	}
+	return dst[:len(dst)+n], nil
 }
 
 // EnrollmentEncode implements store.Store: the data column's value.

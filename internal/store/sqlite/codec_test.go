@@ -78,6 +78,20 @@ func TestRecordsStoredCompressed(t *testing.T) {
 	if !reflect.DeepEqual(got.Record, want.Record) {
 		t.Fatalf("plain JSON row reads back as\n%+v\nwant\n%+v", got.Record, want.Record)
 	}
+	// Raw listings read both formats too: the compressed row's JSON is the
+	// plain one's (the records differ only in id, stored as "").
+	raw, err := s.EnrollmentList(ctx, store.EnrollmentListParams{Raw: true, Limit: 10, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Enrollments) != 2 {
+		t.Fatalf("raw listing: %d rows, want 2", len(raw.Enrollments))
+	}
+	for _, e := range raw.Enrollments {
+		if string(e.Data) != string(js) {
+			t.Errorf("raw listing, %s: Data\n%s\nwant\n%s", e.Record.ID, e.Data, js)
+		}
+	}
 
 	// A value in no known format is an error naming the record, not a panic.
 	if _, err := db.Exec(`UPDATE enrollments SET data = x'07aa' WHERE id = 'e2'`); err != nil {
@@ -85,5 +99,9 @@ func TestRecordsStoredCompressed(t *testing.T) {
 	}
 	if _, err := s.EnrollmentGet(ctx, "con_1", "e2"); err == nil || !strings.Contains(err.Error(), "e2") {
 		t.Fatalf("unknown format: err = %v", err)
+	}
+	if _, err := s.EnrollmentList(ctx, store.EnrollmentListParams{Raw: true, Limit: 10, Now: now}); err == nil ||
+		!strings.Contains(err.Error(), "e2") {
+		t.Fatalf("unknown format, raw listing: err = %v", err)
 	}
 }
