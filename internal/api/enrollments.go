@@ -189,6 +189,26 @@ func (s *Server) listStored(ctx context.Context, f EnrollmentFilters, connection
 	// Raw: the records' stored JSON is served as it is, with the fields known
 	// only at read time patched in (store.AppendEnrollmentJSON).
 	p.Raw = true
+	cursor := func(last store.EnrollmentKey) string {
+		return encodeCursor(storeCursor{V: 1, Conn: last.ConnectionID, ID: last.ID, Filters: filterFingerprint(p)})
+	}
+	if l, ok := s.deps.Store.(store.EnrollmentJSONLister); ok {
+		// The store writes the records into the body as it reads them.
+		bp, b := startRawBody()
+		page, err := l.EnrollmentListJSON(ctx, p, b)
+		if err != nil {
+			return nil, err
+		}
+		var next string
+		if page.More {
+			next = cursor(page.Last)
+		}
+		body, err := endRawBody(bp, page.JSON, next)
+		if err != nil {
+			return nil, err
+		}
+		return &enrollmentListOutput{Body: body}, nil
+	}
 	res, err := s.deps.Store.EnrollmentList(ctx, p)
 	if err != nil {
 		return nil, err
@@ -196,7 +216,7 @@ func (s *Server) listStored(ctx context.Context, f EnrollmentFilters, connection
 	var next string
 	if res.More {
 		last := res.Enrollments[len(res.Enrollments)-1].Record
-		next = encodeCursor(storeCursor{V: 1, Conn: last.ConnectionID, ID: last.ID, Filters: filterFingerprint(p)})
+		next = cursor(store.EnrollmentKey{ConnectionID: last.ConnectionID, ID: last.ID})
 	}
 	body, err := rawListBody(res, p.Now, next)
 	if err != nil {

@@ -58,8 +58,7 @@ const maxPooledBody = 1 << 20
 // are those encoding an EnrollmentList of the decoded records would give, up
 // to the order of each record's keys and the escaping of strings.
 func rawListBody(res *store.EnrollmentListResult, now time.Time, nextCursor string) (enrollmentListBody, error) {
-	bp := rawBodies.Get().(*[]byte)
-	b := append((*bp)[:0], `{"data":[`...)
+	bp, b := startRawBody()
 	var err error
 	for i := range res.Enrollments {
 		if i > 0 {
@@ -69,6 +68,19 @@ func rawListBody(res *store.EnrollmentListResult, now time.Time, nextCursor stri
 			return enrollmentListBody{}, err
 		}
 	}
+	return endRawBody(bp, b, nextCursor)
+}
+
+// startRawBody takes a buffer from rawBodies and starts the body in it: the
+// records follow.
+func startRawBody() (*[]byte, []byte) {
+	bp := rawBodies.Get().(*[]byte)
+	return bp, append((*bp)[:0], `{"data":[`...)
+}
+
+// endRawBody ends the body b started by startRawBody, whose records are
+// written.
+func endRawBody(bp *[]byte, b []byte, nextCursor string) (enrollmentListBody, error) {
 	b = append(b, ']')
 	if nextCursor != "" {
 		c, err := json.Marshal(nextCursor)

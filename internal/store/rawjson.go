@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,29 @@ import (
 
 	"github.com/registrarhq/registrar/internal/lms"
 )
+
+// EnrollmentJSONLister is implemented by engines that write a raw listing's
+// JSON as they read it, without keeping each record's JSON in memory of its
+// own until the page is written (the SQLite engine). Readers that serve raw
+// listings as JSON use it when the store has it, EnrollmentList with Raw
+// otherwise; both give the same bytes.
+type EnrollmentJSONLister interface {
+	// EnrollmentListJSON appends to dst the records EnrollmentList with p
+	// (Raw set) lists, each as AppendEnrollmentJSON writes it at p.Now,
+	// separated by commas.
+	EnrollmentListJSON(ctx context.Context, p EnrollmentListParams, dst []byte) (EnrollmentJSONPage, error)
+}
+
+// EnrollmentJSONPage is a page written by EnrollmentListJSON.
+type EnrollmentJSONPage struct {
+	// JSON is dst with the records appended.
+	JSON []byte
+	// Count is the number of records, Last the key of the last one.
+	Count int
+	Last  EnrollmentKey
+	// More is true when rows exist after the last one written.
+	More bool
+}
 
 // AppendEnrollmentJSON appends to dst the JSON of a record listed with
 // EnrollmentListParams.Raw, as readers are served it: the stored JSON in

@@ -230,7 +230,28 @@ type rawScanner struct {
 	left         int // rows still expected, to size the arena
 	// the previous row's strings, shared when the next row has the same
 	// (a page is mostly one connection)
-	conn, provider, status string
+	conn, provider string
+	// times holds the page's dates, allocated a slab at a time
+	times []time.Time
+}
+
+// knownStatuses lets a row's status share the constant's string.
+var knownStatuses = func() map[string]lms.Status {
+	m := map[string]lms.Status{}
+	for _, s := range []lms.Status{lms.StatusAssigned, lms.StatusEnrolled, lms.StatusInProgress, lms.StatusCompleted,
+		lms.StatusPassed, lms.StatusFailed, lms.StatusWithdrawn, lms.StatusExpired, lms.StatusOverdue, lms.StatusUnknown} {
+		m[string(s)] = s
+	}
+	return m
+}()
+
+// time returns a pointer to t, in the page's slab of dates.
+func (s *rawScanner) time(t time.Time) *time.Time {
+	if len(s.times) == cap(s.times) {
+		s.times = make([]time.Time, 0, 2*(s.left+1))
+	}
+	s.times = append(s.times, t)
+	return &s.times[len(s.times)-1]
 }
 
 // rawArenaChunk bounds the arena's chunks: about 20 Canvas records.
@@ -275,8 +296,8 @@ func (s *rawScanner) parseFields(r *lms.CourseEnrollment) error {
 		}
 		return v
 	}
-	str := func(prev *string) string {
-		v := next()
+	// str returns the string v holds; prev, if given, is shared when equal.
+	str := func(v []byte, prev *string) string {
 		if err != nil {
 			return ""
 		}
@@ -299,8 +320,15 @@ func (s *rawScanner) parseFields(r *lms.CourseEnrollment) error {
 		}
 		return out
 	}
-	unixTime := func() *time.Time {
-		v := next()
+	status := func(v []byte) lms.Status {
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			if st, ok := knownStatuses[string(v[1:len(v)-1])]; ok {
+				return st
+			}
+		}
+		return lms.Status(str(v, nil))
+	}
+	unixTime := func(v []byte) *time.Time {
 		if err != nil || string(v) == "null" {
 			return nil
 		}
@@ -309,17 +337,16 @@ func (s *rawScanner) parseFields(r *lms.CourseEnrollment) error {
 			err = perr
 			return nil
 		}
-		t := time.Unix(n, 0).UTC()
-		return &t
+		return s.time(time.Unix(n, 0).UTC())
 	}
-	r.ConnectionID = str(&s.conn)
-	r.ID = str(nil)
-	r.Provider = str(&s.provider)
-	r.SyncedAt = unixTime()
-	r.RemoteDeletedAt = unixTime()
-	r.Status = lms.Status(str(&s.status))
-	r.DueAt = unixTime()
-	r.ExpiresAt = unixTime()
+	r.ConnectionID = str(next(), &s.conn)
+	r.ID = str(next(), nil)
+	r.Provider = str(next(), &s.provider)
+	r.SyncedAt = unixTime(next())
+	r.RemoteDeletedAt = unixTime(next())
+	r.Status = status(next())
+	r.DueAt = unixTime(next())
+	r.ExpiresAt = unixTime(next())
 	if err == nil && len(b) != 0 {
 		err = errRawFields
 	}
@@ -467,6 +494,84 @@ func inList(column string, values []string) (string, []any) {
 }
 
 func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParams) (*store.EnrollmentListResult, error) {
+	rows, limit, err := q.enrollmentRows(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	res := &store.EnrollmentListResult{Enrollments: make([]store.Enrollment, 0, limit)}
+	raw := rawScanner{left: limit}
+	for rows.Next() {
+		if len(res.Enrollments) == limit {
+			res.More = true
+			break
+		}
+		if p.Raw {
+			e, err := raw.scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			res.Enrollments = append(res.Enrollments, e)
+			continue
+		}
+		e, err := scanEnrollment(rows)
+		if err != nil {
+			return nil, err
+		}
+		res.Enrollments = append(res.Enrollments, *e)
+	}
+	return res, rows.Err()
+}
+
+// EnrollmentListJSON implements store.EnrollmentJSONLister: the raw listing
+// of p, each record patched by store.AppendEnrollmentJSON as soon as it is
+// read. Each record is decompressed into one buffer reused for the page,
+// and the rows' fields into reused memory, instead of into memory of their
+// own kept until the page is written.
+func (q queries) EnrollmentListJSON(ctx context.Context, p store.EnrollmentListParams, dst []byte) (store.EnrollmentJSONPage, error) {
+	page := store.EnrollmentJSONPage{JSON: dst}
+	p.Raw = true
+	rows, limit, err := q.enrollmentRows(ctx, p)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	sc := rawScanner{left: limit}
+	var scratch []byte
+	var e store.Enrollment
+	for rows.Next() {
+		if page.Count == limit {
+			page.More = true
+			break
+		}
+		if err := rows.Scan(&sc.fields, &sc.data); err != nil {
+			return page, err
+		}
+		sc.times = sc.times[:0] // the previous record is written: its dates are free
+		e.Record = lms.CourseEnrollment{}
+		r := &e.Record
+		if err := sc.parseFields(r); err != nil {
+			return page, fmt.Errorf("enrollment columns %s: %w", sc.fields, err)
+		}
+		if scratch, err = appendDocument(scratch[:0], sc.data); err != nil {
+			return page, fmt.Errorf("enrollment %s/%s data: %w", r.ConnectionID, r.ID, err)
+		}
+		e.Data = scratch
+		if page.Count > 0 {
+			page.JSON = append(page.JSON, ',')
+		}
+		if page.JSON, err = store.AppendEnrollmentJSON(page.JSON, &e, p.Now); err != nil {
+			return page, err
+		}
+		page.Count++
+		page.Last = store.EnrollmentKey{ConnectionID: r.ConnectionID, ID: r.ID}
+	}
+	return page, rows.Err()
+}
+
+// enrollmentRows runs the listing query of p; limit is the page size (the
+// query reads one row more, to tell whether more follow).
+func (q queries) enrollmentRows(ctx context.Context, p store.EnrollmentListParams) (_ *sql.Rows, limit int, _ error) {
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -530,7 +635,7 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 	if !p.After.IsZero() {
 		add("(e.connection_id, e.id) > (?, ?)", p.After.ConnectionID, p.After.ID)
 	}
-	limit := p.Limit
+	limit = p.Limit
 	if limit <= 0 {
 		limit = 50
 	}
@@ -551,32 +656,7 @@ func (q queries) EnrollmentList(ctx context.Context, p store.EnrollmentListParam
 	} else {
 		rows, err = q.db.QueryContext(ctx, query, args...)
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	res := &store.EnrollmentListResult{Enrollments: make([]store.Enrollment, 0, limit)}
-	raw := rawScanner{left: limit}
-	for rows.Next() {
-		if len(res.Enrollments) == limit {
-			res.More = true
-			break
-		}
-		if p.Raw {
-			e, err := raw.scan(rows)
-			if err != nil {
-				return nil, err
-			}
-			res.Enrollments = append(res.Enrollments, e)
-			continue
-		}
-		e, err := scanEnrollment(rows)
-		if err != nil {
-			return nil, err
-		}
-		res.Enrollments = append(res.Enrollments, *e)
-	}
-	return res, rows.Err()
+	return rows, limit, err
 }
 
 func (q queries) EnrollmentDateEventsDue(ctx context.Context, p store.DateEventsDueParams) ([]store.DateEventDue, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,6 +98,11 @@ func BenchmarkEnrollmentList(b *testing.B) {
 		{"deep-raw", func(int) store.EnrollmentListParams {
 			return store.EnrollmentListParams{Limit: 50, After: deep, Raw: true}
 		}},
+		// json: the same pages written by EnrollmentListJSON, as the API does.
+		{"first-json", func(int) store.EnrollmentListParams { return store.EnrollmentListParams{Limit: 50, Raw: true} }},
+		{"deep-json", func(int) store.EnrollmentListParams {
+			return store.EnrollmentListParams{Limit: 50, After: deep, Raw: true}
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -105,6 +111,15 @@ func BenchmarkEnrollmentList(b *testing.B) {
 			for b.Loop() {
 				p := bc.p(i)
 				p.Now = benchT0
+				if strings.HasSuffix(bc.name, "-json") {
+					page, err := s.EnrollmentListJSON(ctx, p, buf[:0])
+					if err != nil || page.Count == 0 {
+						b.Fatal(err, page.Count)
+					}
+					buf = page.JSON
+					i++
+					continue
+				}
 				res, err := s.EnrollmentList(ctx, p)
 				if err != nil || len(res.Enrollments) == 0 {
 					b.Fatal(err, len(res.Enrollments))
