@@ -8,6 +8,15 @@
 // any instant therefore leaves the store at a page boundary, and the run
 // resumes from its checkpoint with nothing lost and nothing applied twice.
 //
+// Pages move through three goroutines: the fetcher reads them in order, the
+// preparer does the work that needs no transaction (content hashes and, on a
+// first sync, the store's encoding of each row), and the walk, the single
+// writer, commits the pages that are ready together (up to 64 pages and
+// readAheadRecords records), with the checkpoint after the last of them, so
+// the boundary a kill can leave is still a page boundary. Records hold a
+// share of readAheadRecords from their fetch to their commit, which bounds a
+// sync's memory whatever the page size.
+//
 // The last page commits together with the end of the run: for a full run the
 // sweep (records of the connection the run did not see are marked
 // remote_deleted_at, with one enrollment.deleted event each), the run's
