@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -27,17 +28,35 @@ func apiReads(ctx context.Context, a *app.App, o Options) (*APIReads, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Each request of a measured read carries its kind in benchReadHeader;
+	// the handler runs under a pprof label read=<kind> (on top of ctx's
+	// phase=api), so that a CPU profile can be cut per kind:
+	// go tool pprof -tagfocus read=user registrar cpu.prof.
+	h := a.API.Handler()
+	labelled := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind := r.Header.Get(benchReadHeader)
+		if kind == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("read", kind)))
+		defer pprof.SetGoroutineLabels(ctx)
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: labelled, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 	base := "http://" + ln.Addr().String() + "/v1/course-enrollments"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 2 * o.Clients, MaxIdleConnsPerHost: 2 * o.Clients}}
-	get := func(ctx context.Context, u string, into any) error {
+	get := func(ctx context.Context, kind, u string, into any) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+key)
+		if kind != "" {
+			req.Header.Set(benchReadHeader, kind)
+		}
 		res, err := client.Do(req)
 		if err != nil {
 			return err
@@ -76,7 +95,7 @@ func apiReads(ctx context.Context, a *app.App, o Options) (*APIReads, error) {
 			u += "&cursor=" + url.QueryEscape(cursor)
 		}
 		var p page
-		if err := get(ctx, u, &p); err != nil {
+		if err := get(ctx, "", u, &p); err != nil {
 			return nil, err
 		}
 		total += len(p.Data)
@@ -96,31 +115,37 @@ func apiReads(ctx context.Context, a *app.App, o Options) (*APIReads, error) {
 	first := base + "?include_deleted=true"
 	reads := []struct {
 		name   string
+		kind   string
 		url    func(i int) string
 		offset int
 	}{
-		{name: "first page", url: func(int) string { return first }},
+		{name: "first page", kind: "first", url: func(int) string { return first }},
 	}
 	if len(cursors) > 0 {
 		deep := cursors[len(cursors)*9/10]
 		reads = append(reads, struct {
 			name   string
+			kind   string
 			url    func(i int) string
 			offset int
-		}{name: "deep page", offset: (len(cursors)*9/10 + 1) * 1000,
+		}{name: "deep page", kind: "deep", offset: (len(cursors)*9/10 + 1) * 1000,
 			url: func(int) string { return first + "&cursor=" + url.QueryEscape(deep) }})
 	}
 	if len(users) > 0 {
 		reads = append(reads, struct {
 			name   string
+			kind   string
 			url    func(i int) string
 			offset int
-		}{name: "user filter", url: func(i int) string {
+		}{name: "user filter", kind: "user", url: func(i int) string {
 			return base + "?user_id=" + url.QueryEscape(users[i%len(users)])
 		}})
 	}
 	for _, r := range reads {
-		res := load(ctx, o.Clients, o.APIDuration, func(ctx context.Context, i int) error { return get(ctx, r.url(i), nil) })
+		var res APIRead
+		pprof.Do(ctx, pprof.Labels("read", r.kind), func(ctx context.Context) {
+			res = load(ctx, o.Clients, o.APIDuration, func(ctx context.Context, i int) error { return get(ctx, r.kind, r.url(i), nil) })
+		})
 		res.Name, res.DeepOffset = r.name, r.offset
 		o.logf("  %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors", res.Name, res.PerSecond, res.P50ms, res.P99ms, res.Errors)
 		out.Reads = append(out.Reads, res)
@@ -174,5 +199,8 @@ func load(ctx context.Context, clients int, d time.Duration, do func(ctx context
 	}
 	return res
 }
+
+// benchReadHeader names the kind of a measured read (first, deep, user).
+const benchReadHeader = "X-Bench-Read"
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
