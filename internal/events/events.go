@@ -137,6 +137,10 @@ func Apply(ctx context.Context, tx store.Tx, p ApplyParams) (Counts, error) {
 		rows = append(rows, row)
 	}
 	var evts []store.Event
+	created := func(r *lms.CourseEnrollment) {
+		counts.Inserted++
+		evts = append(evts, event(store.EventEnrollmentCreated, now, Data{Status: r.Status, Enrollment: r}, p))
+	}
 	if len(p.Encoded) == len(p.Records) {
 		// The caller expects most records to be new (a first sync): insert
 		// them straight away and diff only those whose key was taken,
@@ -156,8 +160,7 @@ func Apply(ctx context.Context, tx store.Tx, p ApplyParams) (Counts, error) {
 					rest = append(rest, row)
 					continue
 				}
-				counts.Inserted++
-				evts = append(evts, event(store.EventEnrollmentCreated, now, Data{Status: row.Record.Status, Enrollment: &row.Record}, p))
+				created(&row.Record)
 			}
 			rows = rest
 		}
@@ -178,9 +181,8 @@ func Apply(ctx context.Context, tx store.Tx, p ApplyParams) (Counts, error) {
 			st, exists := states[r.ID]
 			switch {
 			case !exists:
-				counts.Inserted++
 				writes = append(writes, row)
-				evts = append(evts, event(store.EventEnrollmentCreated, now, Data{Status: r.Status, Enrollment: &r}, p))
+				created(&r)
 			case st.RemoteDeletedAt != nil:
 				counts.Restored++
 				writes = append(writes, row)

@@ -31,23 +31,13 @@ func encodeDocument(js []byte) []byte {
 	return out[:1+n]
 }
 
-// decodeDocument returns the JSON of a data column value.
+// decodeDocument returns the JSON of a data column value; a plain JSON value
+// is returned as it is, without a copy.
 func decodeDocument(col []byte) ([]byte, error) {
-	if len(col) == 0 {
-		return nil, errors.New("empty record")
-	}
-	switch col[0] {
-	case '{':
+	if len(col) > 0 && col[0] == '{' {
 		return col, nil
-	case docS2:
-		js, err := s2.Decode(nil, col[1:])
-		if err != nil {
-			return nil, fmt.Errorf("decompress record: %w", err)
-		}
-		return js, nil
-	default:
-		return nil, fmt.Errorf("record in an unknown format (first byte 0x%02x)", col[0])
 	}
+	return appendDocument(nil, col)
 }
 
 // documentLen returns the length of the JSON of a data column value.
