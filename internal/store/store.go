@@ -134,6 +134,8 @@ type Tx interface {
 	SyncRunUpdate(ctx context.Context, r *SyncRun) error
 
 	// EventAppend appends events; the engine assigns Seq in commit order.
+	// Event ids are the caller's to make unique (ident.New); engines do not
+	// index them, since nothing reads an event by id.
 	EventAppend(ctx context.Context, events []Event) error
 
 	WebhookCreate(ctx context.Context, w *Webhook) error

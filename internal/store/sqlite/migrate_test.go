@@ -3,11 +3,16 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/registrarhq/registrar/internal/store"
 )
 
 // Migration 3 rebuilds enrollments as a rowid table: the rows of a database
@@ -65,4 +70,60 @@ func TestMigrateEnrollmentsRowid(t *testing.T) {
 		t.Fatal(err)
 	}
 	count(2)
+}
+
+// Migration 5 rebuilds events without the UNIQUE index on id and with
+// compressed payloads: events written before it keep their seq and plain
+// JSON payloads and still read, and the next event continues the sequence
+// after the highest seq ever handed out (so feed cursors stay valid).
+func TestMigrateEventsLean(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "r.db")
+	db, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO events (seq, id, type, occurred_at, data) VALUES (1, 'evt_a', 'sync.completed', 1, '{"n":1}'), (2, 'evt_b', 'sync.completed', 2, '{"n":2}'), (9, 'evt_c', 'sync.completed', 3, '{"n":9}')`,
+		`DELETE FROM events WHERE seq = 9`, // the high-water mark stays 9
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	next := []store.Event{{ID: "evt_d", Type: store.EventSyncCompleted, OccurredAt: time.Unix(4, 0), Data: []byte(`{"n":10}`)}}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.EventAppend(ctx, next) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.EventList(ctx, store.EventListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, e := range got {
+		seen = append(seen, fmt.Sprintf("%d %s %s", e.Seq, e.ID, e.Data))
+	}
+	want := []string{`1 evt_a {"n":1}`, `2 evt_b {"n":2}`, `10 evt_d {"n":10}`}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("events after migration:\n got %q\nwant %q", seen, want)
+	}
+	var typ string
+	if err := s.writer.QueryRowContext(ctx, `SELECT typeof(data) FROM events WHERE seq = 10`).Scan(&typ); err != nil || typ != "blob" {
+		t.Fatalf("new payload stored as %q (%v), want a compressed blob", typ, err)
+	}
 }

@@ -836,8 +836,13 @@ func (q queries) EventList(ctx context.Context, p store.EventListParams) ([]stor
 	for rows.Next() {
 		var e store.Event
 		var occurred int64
-		if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.ConnectionID, &e.EnrollmentID, &occurred, &e.Data); err != nil {
+		var data []byte
+		if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.ConnectionID, &e.EnrollmentID, &occurred, &data); err != nil {
 			return nil, err
+		}
+		var err error
+		if e.Data, err = appendDocument(nil, data); err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
 		}
 		e.OccurredAt = time.Unix(occurred, 0).UTC()
 		out = append(out, e)

@@ -40,6 +40,7 @@ type Options struct {
 type Store struct {
 	writer *sql.DB
 	reader *sql.DB
+	ws     *writeStmts
 	queries
 }
 
@@ -75,6 +76,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{writer: writer, reader: reader, queries: queries{db: reader}}
 	s.stmts = newStmtCache(reader)
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.ws, err = prepareWriteStmts(ctx, writer); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -138,7 +143,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the cached statements and both pools.
 func (s *Store) Close() error {
 	stmtsErr := s.stmts.close()
-	return errors.Join(stmtsErr, s.reader.Close(), s.writer.Close())
+	var wsErr error
+	if s.ws != nil {
+		wsErr = s.ws.close()
+	}
+	return errors.Join(stmtsErr, wsErr, s.reader.Close(), s.writer.Close())
 }
 
 // DB returns the writer pool, for components that need their own tables in
@@ -151,7 +160,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	t := &tx{queries: queries{db: sqlTx}}
+	t := &tx{queries: queries{db: sqlTx}, sqlTx: sqlTx, ws: s.ws}
 	if err := fn(t); err != nil {
 		_ = sqlTx.Rollback()
 		return err

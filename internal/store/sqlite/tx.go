@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -14,7 +15,12 @@ import (
 )
 
 // tx implements store.Tx on one SQL transaction of the writer connection.
-type tx struct{ queries }
+// ws, when set, holds the writer's prepared chunk INSERTs.
+type tx struct {
+	queries
+	sqlTx *sql.Tx
+	ws    *writeStmts
+}
 
 func jsonText(v any) (string, error) {
 	b, err := json.Marshal(v)
@@ -116,14 +122,13 @@ func enrollmentData(r lms.CourseEnrollment) ([]byte, error) {
 // upsertBatch bounds the statement size (SQLite allows 32766 parameters).
 const upsertBatch = 200
 
-func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) error {
-	for start := 0; start < len(rows); start += upsertBatch {
-		part := rows[start:min(start+upsertBatch, len(rows))]
-		query, args, err := enrollmentInsert(part)
-		if err != nil {
-			return err
-		}
-		query += ` ON CONFLICT (connection_id, id) DO UPDATE SET provider = excluded.provider,
+const enrollmentInsertHead = `INSERT INTO enrollments (connection_id, id, provider, user_id, user_email, course_id, status,
+		due_at, expires_at, changed_at, synced_at, remote_deleted_at, content_hash, seen_run, data) VALUES `
+
+const enrollmentRowGroup = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+func enrollmentUpsertQuery(n int) string {
+	return enrollmentInsertHead + valuesList(n, enrollmentRowGroup) + ` ON CONFLICT (connection_id, id) DO UPDATE SET provider = excluded.provider,
 			user_id = excluded.user_id, user_email = excluded.user_email, course_id = excluded.course_id,
 			status = excluded.status, due_at = excluded.due_at, expires_at = excluded.expires_at,
 			changed_at = excluded.changed_at, synced_at = excluded.synced_at,
@@ -131,7 +136,45 @@ func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) 
 			seen_run = excluded.seen_run, data = excluded.data,
 			overdue_event_at = CASE WHEN enrollments.due_at IS excluded.due_at THEN enrollments.overdue_event_at END,
 			expired_event_at = CASE WHEN enrollments.expires_at IS excluded.expires_at THEN enrollments.expired_event_at END`
-		if _, err := t.db.ExecContext(ctx, query, args...); err != nil {
+}
+
+func enrollmentInsertNewQuery(n int) string {
+	return enrollmentInsertHead + valuesList(n, enrollmentRowGroup) + ` ON CONFLICT (connection_id, id) DO NOTHING RETURNING id`
+}
+
+// stmt returns the statement to run for a chunk of n rows: the prepared one
+// (bound to this transaction) for a full chunk of full rows, else query(n)
+// to be prepared for this run only.
+func (t *tx) stmt(ctx context.Context, pick func(*writeStmts) *sql.Stmt, full, n int, query func(int) string) (*sql.Stmt, string) {
+	if t.ws != nil && n == full {
+		return t.sqlTx.StmtContext(ctx, pick(t.ws)), ""
+	}
+	return nil, query(n)
+}
+
+func (t *tx) exec(ctx context.Context, st *sql.Stmt, query string, args []any) (sql.Result, error) {
+	if st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.db.ExecContext(ctx, query, args...)
+}
+
+func (t *tx) query(ctx context.Context, st *sql.Stmt, query string, args []any) (*sql.Rows, error) {
+	if st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.db.QueryContext(ctx, query, args...)
+}
+
+func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) error {
+	for start := 0; start < len(rows); start += upsertBatch {
+		part := rows[start:min(start+upsertBatch, len(rows))]
+		args, err := enrollmentArgs(part)
+		if err != nil {
+			return err
+		}
+		st, query := t.stmt(ctx, func(w *writeStmts) *sql.Stmt { return w.upsert }, upsertBatch, len(part), enrollmentUpsertQuery)
+		if _, err := t.exec(ctx, st, query, args); err != nil {
 			return fmt.Errorf("upsert enrollments: %w", err)
 		}
 	}
@@ -142,11 +185,12 @@ func (t *tx) EnrollmentInsertNew(ctx context.Context, rows []store.Enrollment) (
 	var inserted []string
 	for start := 0; start < len(rows); start += upsertBatch {
 		part := rows[start:min(start+upsertBatch, len(rows))]
-		query, args, err := enrollmentInsert(part)
+		args, err := enrollmentArgs(part)
 		if err != nil {
 			return nil, err
 		}
-		rs, err := t.db.QueryContext(ctx, query+` ON CONFLICT (connection_id, id) DO NOTHING RETURNING id`, args...)
+		st, query := t.stmt(ctx, func(w *writeStmts) *sql.Stmt { return w.insertNew }, upsertBatch, len(part), enrollmentInsertNewQuery)
+		rs, err := t.query(ctx, st, query, args)
 		if err != nil {
 			return nil, fmt.Errorf("insert enrollments: %w", err)
 		}
@@ -166,25 +210,18 @@ func (t *tx) EnrollmentInsertNew(ctx context.Context, rows []store.Enrollment) (
 	return inserted, nil
 }
 
-// enrollmentInsert is the INSERT of rows (at most upsertBatch) without its
-// conflict clause.
-func enrollmentInsert(rows []store.Enrollment) (string, []any, error) {
+// enrollmentArgs are the parameters of rows (at most upsertBatch) for an
+// INSERT of enrollmentInsertHead, in enrollmentRowGroup order.
+func enrollmentArgs(rows []store.Enrollment) ([]any, error) {
 	const cols = 15
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO enrollments (connection_id, id, provider, user_id, user_email, course_id, status,
-		due_at, expires_at, changed_at, synced_at, remote_deleted_at, content_hash, seen_run, data) VALUES `)
 	args := make([]any, 0, len(rows)*cols)
-	for i, e := range rows {
-		if i > 0 {
-			sb.WriteString(",")
-		}
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	for _, e := range rows {
 		r := e.Record
 		data := e.Encoded
 		if data == nil {
 			var err error
 			if data, err = enrollmentData(r); err != nil {
-				return "", nil, err
+				return nil, err
 			}
 		}
 		var userID, courseID string
@@ -198,7 +235,7 @@ func enrollmentInsert(rows []store.Enrollment) (string, []any, error) {
 			string(r.Status), unixPtr(r.DueAt), unixPtr(r.ExpiresAt), unix(e.ChangedAt), unixPtr(r.SyncedAt),
 			unixPtr(r.RemoteDeletedAt), e.ContentHash, e.SeenRun, data)
 	}
-	return sb.String(), args, nil
+	return args, nil
 }
 
 func (t *tx) EnrollmentMarkSeen(ctx context.Context, connectionID, runID string, ids []string) error {
@@ -354,28 +391,32 @@ func (t *tx) checkpointPut(ctx context.Context, r *store.SyncRun) error {
 	return err
 }
 
+// eventBatch events go in one multi-row INSERT: a sync page raises up to a
+// page of events and per-row statements were a third of the cost of storing
+// a page.
+const eventBatch = 200
+
+func eventAppendQuery(n int) string {
+	return `INSERT INTO events (id, type, connection_id, enrollment_id, occurred_at, data) VALUES ` +
+		valuesList(n, "(?,?,?,?,?,?)") + ` RETURNING seq, id`
+}
+
 func (t *tx) EventAppend(ctx context.Context, events []store.Event) error {
-	// One multi-row INSERT per chunk: a sync page raises up to a page of events
-	// and per-row statements were a third of the cost of storing a page.
-	const chunk = 200
-	for start := 0; start < len(events); start += chunk {
-		part := events[start:min(start+chunk, len(events))]
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO events (id, type, connection_id, enrollment_id, occurred_at, data) VALUES `)
+	for start := 0; start < len(events); start += eventBatch {
+		part := events[start:min(start+eventBatch, len(events))]
 		args := make([]any, 0, len(part)*6)
 		index := make(map[string]int, len(part))
 		for i, e := range part {
-			if i > 0 {
-				sb.WriteString(",")
-			}
-			sb.WriteString("(?,?,?,?,?,?)")
-			args = append(args, e.ID, e.Type, e.ConnectionID, e.EnrollmentID, unix(e.OccurredAt), string(e.Data))
+			// Payloads are stored compressed like records (see encodeDocument):
+			// a first sync raises an event per record, and the feed's pages are
+			// half the bytes to write and to read.
+			args = append(args, e.ID, e.Type, e.ConnectionID, e.EnrollmentID, unix(e.OccurredAt), encodeDocument(e.Data))
 			index[e.ID] = start + i
 		}
+		st, query := t.stmt(ctx, func(w *writeStmts) *sql.Stmt { return w.eventAppend }, eventBatch, len(part), eventAppendQuery)
 		// SQLite does not promise RETURNING rows in insertion order, so map
 		// the sequence numbers back by id.
-		sb.WriteString(` RETURNING seq, id`)
-		rows, err := t.db.QueryContext(ctx, sb.String(), args...)
+		rows, err := t.query(ctx, st, query, args)
 		if err != nil {
 			return fmt.Errorf("append events: %w", err)
 		}
