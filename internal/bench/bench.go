@@ -131,6 +131,12 @@ type FullSync struct {
 	Requests      int64     `json:"requests"`
 	AllSeconds    []float64 `json:"all_seconds"`
 	AllFetch      []float64 `json:"all_fetch_seconds"`
+	// Cores and FetchCores are the CPU time the whole process (simulator,
+	// client, sync) used during the last full sync and bare fetch, divided
+	// by their wall time: near the machine's core count, the phase was
+	// bound by CPU, not by waiting. 0 where not measured.
+	Cores      float64 `json:"cores_busy,omitempty"`
+	FetchCores float64 `json:"fetch_cores_busy,omitempty"`
 }
 
 // Resync is measure 2: a full sync with nothing changed in the LMS.
@@ -329,10 +335,12 @@ func runProvider(ctx context.Context, o Options, p string) (*ProviderReport, err
 	var syncs, fetches []float64
 	for i := 0; i < o.Repeat; i++ {
 		var fetchTook time.Duration
+		cpu0, _ := processCPU()
 		err := phase(ctx, "bare-fetch", func(ctx context.Context) (err error) {
 			_, fetchTook, err = fetchAll(ctx, l, newCountingTransport())
 			return err
 		})
+		cpu1, cpuOK := processCPU()
 		if err != nil {
 			return nil, fmt.Errorf("bare fetch: %w", err)
 		}
@@ -349,6 +357,7 @@ func runProvider(ctx context.Context, o Options, p string) (*ProviderReport, err
 		in.ct.take()
 		var run *store.SyncRun
 		var took time.Duration
+		cpu2, _ := processCPU()
 		err = phase(ctx, "full-sync", func(ctx context.Context) (err error) {
 			run, took, err = in.sync(ctx, c, true)
 			return err
@@ -356,10 +365,15 @@ func runProvider(ctx context.Context, o Options, p string) (*ProviderReport, err
 		if err != nil {
 			return nil, fmt.Errorf("full sync: %w", err)
 		}
+		if cpu3, ok := processCPU(); ok && cpuOK {
+			pr.Full.FetchCores = (cpu1 - cpu0).Seconds() / fetchTook.Seconds()
+			pr.Full.Cores = (cpu3 - cpu2).Seconds() / took.Seconds()
+		}
 		accepted, refused, _ := in.ct.take()
 		syncs, fetches = append(syncs, took.Seconds()), append(fetches, fetchTook.Seconds())
 		pr.Full.Records, pr.Full.Requests = run.Stats.Seen, accepted+refused
-		o.logf("%s: full sync %.2fs (bare fetch %.2fs), %d records, %d requests", p, took.Seconds(), fetchTook.Seconds(), run.Stats.Seen, pr.Full.Requests)
+		o.logf("%s: full sync %.2fs, %.1f cores busy (bare fetch %.2fs, %.1f cores), %d records, %d requests", p, took.Seconds(),
+			pr.Full.Cores, fetchTook.Seconds(), pr.Full.FetchCores, run.Stats.Seen, pr.Full.Requests)
 	}
 	pr.Full.AllSeconds, pr.Full.AllFetch = syncs, fetches
 	pr.Full.Seconds, pr.Full.FetchSeconds = median(syncs), median(fetches)
