@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -137,6 +138,9 @@ type FullSync struct {
 	// bound by CPU, not by waiting. 0 where not measured.
 	Cores      float64 `json:"cores_busy,omitempty"`
 	FetchCores float64 `json:"fetch_cores_busy,omitempty"`
+	// DatabaseBytes is the size of the data directory after the last full
+	// sync (the SQLite file and its WAL).
+	DatabaseBytes int64 `json:"database_bytes,omitempty"`
 }
 
 // Resync is measure 2: a full sync with nothing changed in the LMS.
@@ -248,6 +252,20 @@ func newInstance(ctx context.Context) (*instance, error) {
 		os.RemoveAll(dir)
 	}
 	return in, err
+}
+
+// dirBytes is the total size of the regular files under dir (0 on error).
+func dirBytes(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func (in *instance) Close() {
@@ -372,8 +390,10 @@ func runProvider(ctx context.Context, o Options, p string) (*ProviderReport, err
 		accepted, refused, _ := in.ct.take()
 		syncs, fetches = append(syncs, took.Seconds()), append(fetches, fetchTook.Seconds())
 		pr.Full.Records, pr.Full.Requests = run.Stats.Seen, accepted+refused
-		o.logf("%s: full sync %.2fs, %.1f cores busy (bare fetch %.2fs, %.1f cores), %d records, %d requests", p, took.Seconds(),
-			pr.Full.Cores, fetchTook.Seconds(), pr.Full.FetchCores, run.Stats.Seen, pr.Full.Requests)
+		pr.Full.DatabaseBytes = dirBytes(in.dir)
+		o.logf("%s: full sync %.2fs, %.1f cores busy (bare fetch %.2fs, %.1f cores), %d records, %d requests, database %.0f MB", p,
+			took.Seconds(), pr.Full.Cores, fetchTook.Seconds(), pr.Full.FetchCores, run.Stats.Seen, pr.Full.Requests,
+			float64(pr.Full.DatabaseBytes)/1e6)
 	}
 	pr.Full.AllSeconds, pr.Full.AllFetch = syncs, fetches
 	pr.Full.Seconds, pr.Full.FetchSeconds = median(syncs), median(fetches)
