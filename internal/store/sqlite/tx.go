@@ -119,9 +119,6 @@ func enrollmentData(r lms.CourseEnrollment) ([]byte, error) {
 	return encodeDocument(js), nil
 }
 
-// upsertBatch bounds the statement size (SQLite allows 32766 parameters).
-const upsertBatch = 200
-
 const enrollmentInsertHead = `INSERT INTO enrollments (connection_id, id, provider, user_id, user_email, course_id, status,
 		due_at, expires_at, changed_at, synced_at, remote_deleted_at, content_hash, seen_run, data) VALUES `
 
@@ -142,39 +139,16 @@ func enrollmentInsertNewQuery(n int) string {
 	return enrollmentInsertHead + valuesList(n, enrollmentRowGroup) + ` ON CONFLICT (connection_id, id) DO NOTHING RETURNING id`
 }
 
-// stmt returns the statement to run for a chunk of n rows: the prepared one
-// (bound to this transaction) for a full chunk of full rows, else query(n)
-// to be prepared for this run only.
-func (t *tx) stmt(ctx context.Context, pick func(*writeStmts) *sql.Stmt, full, n int, query func(int) string) (*sql.Stmt, string) {
-	if t.ws != nil && n == full {
-		return t.sqlTx.StmtContext(ctx, pick(t.ws)), ""
-	}
-	return nil, query(n)
-}
-
-func (t *tx) exec(ctx context.Context, st *sql.Stmt, query string, args []any) (sql.Result, error) {
-	if st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	return t.db.ExecContext(ctx, query, args...)
-}
-
-func (t *tx) query(ctx context.Context, st *sql.Stmt, query string, args []any) (*sql.Rows, error) {
-	if st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	return t.db.QueryContext(ctx, query, args...)
-}
-
 func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) error {
-	for start := 0; start < len(rows); start += upsertBatch {
-		part := rows[start:min(start+upsertBatch, len(rows))]
+	for start := 0; start < len(rows); {
+		n, index := nextChunk(len(rows) - start)
+		part := rows[start : start+n]
+		start += n
 		args, err := enrollmentArgs(part)
 		if err != nil {
 			return err
 		}
-		st, query := t.stmt(ctx, func(w *writeStmts) *sql.Stmt { return w.upsert }, upsertBatch, len(part), enrollmentUpsertQuery)
-		if _, err := t.exec(ctx, st, query, args); err != nil {
+		if _, err := t.stmt(ctx, writeUpsert, index).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("upsert enrollments: %w", err)
 		}
 	}
@@ -183,14 +157,15 @@ func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) 
 
 func (t *tx) EnrollmentInsertNew(ctx context.Context, rows []store.Enrollment) ([]string, error) {
 	var inserted []string
-	for start := 0; start < len(rows); start += upsertBatch {
-		part := rows[start:min(start+upsertBatch, len(rows))]
+	for start := 0; start < len(rows); {
+		n, index := nextChunk(len(rows) - start)
+		part := rows[start : start+n]
+		start += n
 		args, err := enrollmentArgs(part)
 		if err != nil {
 			return nil, err
 		}
-		st, query := t.stmt(ctx, func(w *writeStmts) *sql.Stmt { return w.insertNew }, upsertBatch, len(part), enrollmentInsertNewQuery)
-		rs, err := t.query(ctx, st, query, args)
+		rs, err := t.stmt(ctx, writeInsertNew, index).QueryContext(ctx, args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert enrollments: %w", err)
 		}
@@ -210,7 +185,7 @@ func (t *tx) EnrollmentInsertNew(ctx context.Context, rows []store.Enrollment) (
 	return inserted, nil
 }
 
-// enrollmentArgs are the parameters of rows (at most upsertBatch) for an
+// enrollmentArgs are the parameters of rows (at most maxChunk) for an
 // INSERT of enrollmentInsertHead, in enrollmentRowGroup order.
 func enrollmentArgs(rows []store.Enrollment) ([]any, error) {
 	const cols = 15
@@ -391,19 +366,19 @@ func (t *tx) checkpointPut(ctx context.Context, r *store.SyncRun) error {
 	return err
 }
 
-// eventBatch events go in one multi-row INSERT: a sync page raises up to a
-// page of events and per-row statements were a third of the cost of storing
-// a page.
-const eventBatch = 200
-
 func eventAppendQuery(n int) string {
 	return `INSERT INTO events (id, type, connection_id, enrollment_id, occurred_at, data) VALUES ` +
 		valuesList(n, "(?,?,?,?,?,?)") + ` RETURNING seq, id`
 }
 
 func (t *tx) EventAppend(ctx context.Context, events []store.Event) error {
-	for start := 0; start < len(events); start += eventBatch {
-		part := events[start:min(start+eventBatch, len(events))]
+	// One multi-row INSERT per chunk (see chunkSizes): a sync page raises up
+	// to a page of events, and per-row statements were a third of the cost
+	// of storing a page.
+	for start := 0; start < len(events); {
+		n, chunk := nextChunk(len(events) - start)
+		base, part := start, events[start:start+n]
+		start += n
 		args := make([]any, 0, len(part)*6)
 		index := make(map[string]int, len(part))
 		for i, e := range part {
@@ -411,12 +386,11 @@ func (t *tx) EventAppend(ctx context.Context, events []store.Event) error {
 			// a first sync raises an event per record, and the feed's pages are
 			// half the bytes to write and to read.
 			args = append(args, e.ID, e.Type, e.ConnectionID, e.EnrollmentID, unix(e.OccurredAt), encodeDocument(e.Data))
-			index[e.ID] = start + i
+			index[e.ID] = base + i
 		}
-		st, query := t.stmt(ctx, func(w *writeStmts) *sql.Stmt { return w.eventAppend }, eventBatch, len(part), eventAppendQuery)
 		// SQLite does not promise RETURNING rows in insertion order, so map
 		// the sequence numbers back by id.
-		rows, err := t.query(ctx, st, query, args)
+		rows, err := t.stmt(ctx, writeEventAppend, chunk).QueryContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("append events: %w", err)
 		}

@@ -8,51 +8,91 @@ import (
 	"strings"
 )
 
-// writeStmts are the writer's multi-row INSERTs of a full chunk (upsertBatch
-// rows, or eventBatch events), prepared once when the store opens. A sync
-// stores tens of such chunks per transaction, and parsing and planning a
-// 3,000-parameter INSERT each time cost ~6% of the single writer's time.
+// The writer's multi-row INSERTs are prepared once, when the store opens,
+// for a fixed set of row counts; a write of n rows runs as chunks of those
+// sizes, largest first (n = 100: one chunk; 437: 200, 200, 20, 10, 5, 1, 1).
+// A sync stores one page per Apply (100 records for Canvas, 500 for Absorb),
+// and parsing and planning a fresh 1,500-parameter INSERT for each page cost
+// ~6% of the single writer's time.
 //
-// They are prepared on the writer pool before any transaction can hold its
-// one connection; a transaction binds them with Tx.StmtContext, which reuses
-// the statement already prepared on that connection (and prepares it again
-// on the transaction's own connection should the pool ever have replaced
-// it). Preparing inside a transaction would wait for the connection the
-// transaction itself holds.
-type writeStmts struct {
-	insertNew   *sql.Stmt // EnrollmentInsertNew, upsertBatch rows
-	upsert      *sql.Stmt // EnrollmentUpsertMany, upsertBatch rows
-	eventAppend *sql.Stmt // EventAppend, eventBatch events
+// The statements are prepared on the writer pool before any transaction can
+// hold its one connection; a transaction binds them with Tx.StmtContext,
+// which reuses the statement already prepared on that connection (and
+// prepares it again on the transaction's own connection should the pool ever
+// have replaced it). Preparing through the pool inside a transaction would
+// wait for the connection the transaction itself holds.
+var chunkSizes = [...]int{200, 100, 50, 20, 10, 5, 1}
+
+// maxChunk bounds a statement's parameters (SQLite allows 32,766; a row of
+// enrollments has 15).
+const maxChunk = 200
+
+// writeKind is one of the writer's multi-row INSERTs.
+type writeKind int
+
+const (
+	writeInsertNew   writeKind = iota // Tx.EnrollmentInsertNew
+	writeUpsert                       // Tx.EnrollmentUpsertMany
+	writeEventAppend                  // Tx.EventAppend
+	writeKinds
+)
+
+func (k writeKind) query(n int) string {
+	switch k {
+	case writeInsertNew:
+		return enrollmentInsertNewQuery(n)
+	case writeUpsert:
+		return enrollmentUpsertQuery(n)
+	default:
+		return eventAppendQuery(n)
+	}
 }
+
+// writeStmts holds the prepared statement of each kind for each chunk size
+// (same index as chunkSizes).
+type writeStmts [writeKinds][len(chunkSizes)]*sql.Stmt
 
 func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 	w := &writeStmts{}
-	for _, p := range []struct {
-		dst   **sql.Stmt
-		query string
-	}{
-		{&w.insertNew, enrollmentInsertNewQuery(upsertBatch)},
-		{&w.upsert, enrollmentUpsertQuery(upsertBatch)},
-		{&w.eventAppend, eventAppendQuery(eventBatch)},
-	} {
-		st, err := db.PrepareContext(ctx, p.query)
-		if err != nil {
-			_ = w.close()
-			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	for k := range writeKinds {
+		for i, n := range chunkSizes {
+			st, err := db.PrepareContext(ctx, k.query(n))
+			if err != nil {
+				_ = w.close()
+				return nil, fmt.Errorf("sqlite: prepare: %w", err)
+			}
+			w[k][i] = st
 		}
-		*p.dst = st
 	}
 	return w, nil
 }
 
 func (w *writeStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.insertNew, w.upsert, w.eventAppend} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for k := range w {
+		for _, st := range w[k] {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// nextChunk returns the size of the next chunk of a write with remaining
+// rows left, and its index in chunkSizes.
+func nextChunk(remaining int) (n, index int) {
+	for i, size := range chunkSizes {
+		if size <= remaining {
+			return size, i
+		}
+	}
+	return 0, -1 // remaining <= 0
+}
+
+// stmt returns the prepared statement of kind for chunk index, bound to t.
+func (t *tx) stmt(ctx context.Context, kind writeKind, index int) *sql.Stmt {
+	return t.sqlTx.StmtContext(ctx, t.ws[kind][index])
 }
 
 // valuesList is n comma-separated copies of one row's placeholder group.

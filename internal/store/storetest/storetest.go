@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"SyncRuns", testSyncRuns},
 		{"Events", testEvents},
 		{"EventsManyInOneTx", testEventsManyInOneTx},
+		{"EnrollmentWritesManyRows", testEnrollmentWritesManyRows},
 		{"Webhooks", testWebhooks},
 		{"Idempotency", testIdempotency},
 		{"ConnectionDeleteCascades", testConnectionDeleteCascades},
@@ -283,6 +284,45 @@ func testEnrollmentInsertNew(t *testing.T, s store.Store) {
 	for _, k := range []store.EnrollmentKey{{ConnectionID: "con_1", ID: "b"}, {ConnectionID: "con_2", ID: "a"}} {
 		if _, err := s.EnrollmentGet(ctx(), k.ConnectionID, k.ID); err != nil {
 			t.Fatalf("%v not inserted: %v", k, err)
+		}
+	}
+}
+
+// Writes of many rows go in chunks the engine may prepare once (SQLite: 200,
+// 100, 50, …, 1 rows): odd counts past a chunk, and one row, insert and
+// update exactly the rows given.
+func testEnrollmentWritesManyRows(t *testing.T, s store.Store) {
+	newConnection(t, s, "con_many", "canvas", "")
+	rows := func(from, to int, status lms.Status) []store.Enrollment {
+		var out []store.Enrollment
+		for i := from; i < to; i++ {
+			out = append(out, enrollment("con_many", "canvas", fmt.Sprintf("m%04d", i), fmt.Sprintf("u%d", i%7), "",
+				"c1", status))
+		}
+		return out
+	}
+	inTx(t, s, func(tx store.Tx) error { return tx.EnrollmentUpsertMany(ctx(), rows(0, 237, lms.StatusEnrolled)) })
+	for _, c := range []struct {
+		from, to, inserted int
+	}{
+		{100, 101, 0},  // one row, its key taken
+		{19, 456, 219}, // 437 rows: 218 taken, 219 new
+		{455, 457, 1},  // two rows, the first now taken
+	} {
+		var got []string
+		inTx(t, s, func(tx store.Tx) error {
+			var err error
+			got, err = tx.EnrollmentInsertNew(ctx(), rows(c.from, c.to, lms.StatusInProgress))
+			return err
+		})
+		if len(got) != c.inserted {
+			t.Fatalf("insert of rows %d-%d: %d inserted, want %d", c.from, c.to-1, len(got), c.inserted)
+		}
+	}
+	inTx(t, s, func(tx store.Tx) error { return tx.EnrollmentUpsertMany(ctx(), rows(0, 19, lms.StatusCompleted)) })
+	for status, want := range map[lms.Status]int{lms.StatusCompleted: 19, lms.StatusEnrolled: 237 - 19, lms.StatusInProgress: 220} {
+		if ids := listIDs(t, s, store.EnrollmentListParams{ConnectionIDs: []string{"con_many"}, Statuses: []lms.Status{status}}); len(ids) != want {
+			t.Errorf("%s: %d rows, want %d", status, len(ids), want)
 		}
 	}
 }
