@@ -15,7 +15,7 @@ import (
 )
 
 // tx implements store.Tx on one SQL transaction of the writer connection.
-// ws, when set, holds the writer's prepared chunk INSERTs.
+// ws holds the writer's prepared multi-row INSERTs (see writestmts.go).
 type tx struct {
 	queries
 	sqlTx *sql.Tx
@@ -185,7 +185,7 @@ func (t *tx) EnrollmentInsertNew(ctx context.Context, rows []store.Enrollment) (
 	return inserted, nil
 }
 
-// enrollmentArgs are the parameters of rows (at most maxChunk) for an
+// enrollmentArgs are the parameters of rows (at most chunkSizes[0]) for an
 // INSERT of enrollmentInsertHead, in enrollmentRowGroup order.
 func enrollmentArgs(rows []store.Enrollment) ([]any, error) {
 	const cols = 15

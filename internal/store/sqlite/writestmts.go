@@ -21,11 +21,10 @@ import (
 // prepares it again on the transaction's own connection should the pool ever
 // have replaced it). Preparing through the pool inside a transaction would
 // wait for the connection the transaction itself holds.
+//
+// The largest chunk bounds a statement's parameters (SQLite allows 32,766;
+// a row of enrollments has 15).
 var chunkSizes = [...]int{200, 100, 50, 20, 10, 5, 1}
-
-// maxChunk bounds a statement's parameters (SQLite allows 32,766; a row of
-// enrollments has 15).
-const maxChunk = 200
 
 // writeKind is one of the writer's multi-row INSERTs.
 type writeKind int
