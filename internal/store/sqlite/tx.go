@@ -140,49 +140,43 @@ func enrollmentInsertNewQuery(n int) string {
 }
 
 func (t *tx) EnrollmentUpsertMany(ctx context.Context, rows []store.Enrollment) error {
-	for start := 0; start < len(rows); {
-		n, index := nextChunk(len(rows) - start)
-		part := rows[start : start+n]
-		start += n
-		args, err := enrollmentArgs(part)
+	return forChunks(len(rows), func(start, n, index int) error {
+		args, err := enrollmentArgs(rows[start : start+n])
 		if err != nil {
 			return err
 		}
 		if _, err := t.stmt(ctx, writeUpsert, index).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("upsert enrollments: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (t *tx) EnrollmentInsertNew(ctx context.Context, rows []store.Enrollment) ([]string, error) {
 	var inserted []string
-	for start := 0; start < len(rows); {
-		n, index := nextChunk(len(rows) - start)
-		part := rows[start : start+n]
-		start += n
-		args, err := enrollmentArgs(part)
+	err := forChunks(len(rows), func(start, n, index int) error {
+		args, err := enrollmentArgs(rows[start : start+n])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rs, err := t.stmt(ctx, writeInsertNew, index).QueryContext(ctx, args...)
 		if err != nil {
-			return nil, fmt.Errorf("insert enrollments: %w", err)
+			return fmt.Errorf("insert enrollments: %w", err)
 		}
+		defer rs.Close()
 		for rs.Next() {
 			var id string
 			if err := rs.Scan(&id); err != nil {
-				rs.Close()
-				return nil, err
+				return err
 			}
 			inserted = append(inserted, id)
 		}
-		rs.Close()
 		if err := rs.Err(); err != nil {
-			return nil, fmt.Errorf("insert enrollments: %w", err)
+			return fmt.Errorf("insert enrollments: %w", err)
 		}
-	}
-	return inserted, nil
+		return nil
+	})
+	return inserted, err
 }
 
 // enrollmentArgs are the parameters of rows (at most chunkSizes[0]) for an
@@ -375,40 +369,37 @@ func (t *tx) EventAppend(ctx context.Context, events []store.Event) error {
 	// One multi-row INSERT per chunk (see chunkSizes): a sync page raises up
 	// to a page of events, and per-row statements were a third of the cost
 	// of storing a page.
-	for start := 0; start < len(events); {
-		n, chunk := nextChunk(len(events) - start)
-		base, part := start, events[start:start+n]
-		start += n
+	return forChunks(len(events), func(start, n, index int) error {
+		part := events[start : start+n]
 		args := make([]any, 0, len(part)*6)
-		index := make(map[string]int, len(part))
+		byID := make(map[string]int, len(part))
 		for i, e := range part {
 			// Payloads are stored compressed like records (see encodeDocument):
 			// a first sync raises an event per record, and the feed's pages are
 			// half the bytes to write and to read.
 			args = append(args, e.ID, e.Type, e.ConnectionID, e.EnrollmentID, unix(e.OccurredAt), encodeDocument(e.Data))
-			index[e.ID] = base + i
+			byID[e.ID] = start + i
 		}
 		// SQLite does not promise RETURNING rows in insertion order, so map
 		// the sequence numbers back by id.
-		rows, err := t.stmt(ctx, writeEventAppend, chunk).QueryContext(ctx, args...)
+		rows, err := t.stmt(ctx, writeEventAppend, index).QueryContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("append events: %w", err)
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var seq int64
 			var id string
 			if err := rows.Scan(&seq, &id); err != nil {
-				rows.Close()
 				return err
 			}
-			events[index[id]].Seq = seq
+			events[byID[id]].Seq = seq
 		}
-		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("append events: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (t *tx) WebhookCreate(ctx context.Context, w *store.Webhook) error {

@@ -89,6 +89,19 @@ func nextChunk(remaining int) (n, index int) {
 	return 0, -1 // remaining <= 0
 }
 
+// forChunks calls fn for each chunk of a write of total rows, in order: the
+// chunk's first row, its size and its index in chunkSizes.
+func forChunks(total int, fn func(start, n, index int) error) error {
+	for start := 0; start < total; {
+		n, index := nextChunk(total - start)
+		if err := fn(start, n, index); err != nil {
+			return err
+		}
+		start += n
+	}
+	return nil
+}
+
 // stmt returns the prepared statement of kind for chunk index, bound to t.
 func (t *tx) stmt(ctx context.Context, kind writeKind, index int) *sql.Stmt {
 	return t.sqlTx.StmtContext(ctx, t.ws[kind][index])
