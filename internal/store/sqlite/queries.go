@@ -841,7 +841,7 @@ func (q queries) EventList(ctx context.Context, p store.EventListParams) ([]stor
 			return nil, err
 		}
 		var err error
-		if e.Data, err = appendDocument(nil, data); err != nil {
+		if e.Data, err = decodeDocument(data); err != nil {
 			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
 		}
 		e.OccurredAt = time.Unix(occurred, 0).UTC()
