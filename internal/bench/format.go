@@ -14,8 +14,12 @@ func Print(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "\n%s\n", p.Provider)
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		f := p.Full
-		fmt.Fprintf(tw, "  full sync\t%d records in %.2f s\t%.0f records/s\tbare fetch %.2f s, ratio %.2f×\n",
-			f.Records, f.Seconds, f.RecordsPerSec, f.FetchSeconds, f.Ratio)
+		cores := ""
+		if f.Cores > 0 {
+			cores = fmt.Sprintf("; cores busy %.1f (fetch %.1f)", f.Cores, f.FetchCores)
+		}
+		fmt.Fprintf(tw, "  full sync\t%d records in %.2f s\t%.0f records/s\tbare fetch %.2f s, ratio %.2f×%s\n",
+			f.Records, f.Seconds, f.RecordsPerSec, f.FetchSeconds, f.Ratio, cores)
 		rs := p.Resync
 		fmt.Fprintf(tw, "  re-sync, unchanged\t%.2f s\t%d rows written, %d events\tbookkeeping: %d seen marks, %d checkpoints\n",
 			rs.Seconds, rs.RowsWritten, rs.Events, rs.SeenMarks, rs.Checkpoints)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestBench(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
 	for _, want := range []string{"canvas", "absorb", "full sync", "re-sync, unchanged", "incremental", "rate limit",
-		"deep page", "user filter", "sync process memory"} {
+		"deep page", "user filter", "sync process memory", "cores busy"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
@@ -54,6 +55,12 @@ func TestBench(t *testing.T) {
 	for _, p := range rep.Providers {
 		if p.Full.Records < 2000 || p.Full.Seconds <= 0 || p.Full.FetchSeconds <= 0 || p.Full.Requests == 0 {
 			t.Errorf("%s full sync %+v", p.Provider, p.Full)
+		}
+		// The database holds at least the records' ids; cores busy is CPU
+		// time over wall time, measured where getrusage exists.
+		if p.Full.DatabaseBytes < 2000*10 || (runtime.GOOS != "windows" && (p.Full.Cores <= 0 || p.Full.FetchCores <= 0)) {
+			t.Errorf("%s full sync: database %d bytes, cores busy %.2f, fetch %.2f", p.Provider, p.Full.DatabaseBytes,
+				p.Full.Cores, p.Full.FetchCores)
 		}
 		if p.Resync.RowsWritten != 0 || p.Resync.Events != 0 || p.Resync.RunCounted != 0 {
 			t.Errorf("%s re-sync of unchanged data wrote: %+v", p.Provider, p.Resync)
