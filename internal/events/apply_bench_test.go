@@ -3,14 +3,12 @@ package events_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/registrarhq/registrar/internal/events"
 	"github.com/registrarhq/registrar/internal/lms"
 	"github.com/registrarhq/registrar/internal/store"
-	"github.com/registrarhq/registrar/internal/store/sqlite"
 )
 
 // BenchmarkApplyPageUnchangedPrehashed is BenchmarkApplyPageUnchanged with
@@ -19,15 +17,7 @@ import (
 // checks that the given hashes are the ones Apply would compute (no write).
 func BenchmarkApplyPageUnchangedPrehashed(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(b.TempDir(), "r.db")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	c := &store.Connection{ID: "con_1", Provider: "canvas", Name: "a", Settings: map[string]string{}, SyncInterval: time.Minute, CreatedAt: t0, UpdatedAt: t0}
-	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ConnectionCreate(ctx, c) }); err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b, "con_1")
 	page := make([]lms.CourseEnrollment, 100)
 	hashes := make([]string, len(page))
 	for i := range page {
@@ -67,16 +57,8 @@ func BenchmarkApplyPageUnchangedPrehashed(b *testing.B) {
 func BenchmarkApplyFirstSyncBatch(b *testing.B) {
 	const batch = 4000
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(b.TempDir(), "r.db")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
 	const cid = "con_06fmz3b0qk9x2c7h4r8tvnyw1e"
-	c := &store.Connection{ID: cid, Provider: "canvas", Name: "a", Settings: map[string]string{}, SyncInterval: time.Minute, CreatedAt: t0, UpdatedAt: t0}
-	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ConnectionCreate(ctx, c) }); err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b, cid)
 	remote := `{"id":"%d","course_id":"%d","course_section_id":"12","root_account_id":"1","user_id":"%d","associated_user_id":null,` +
 		`"limit_privileges_to_course_section":false,"type":"StudentEnrollment","role":"StudentEnrollment","role_id":"3",` +
 		`"created_at":"2026-01-05T09:00:00Z","updated_at":"2026-02-01T10:30:00Z","start_at":null,"end_at":null,` +
@@ -98,6 +80,7 @@ func BenchmarkApplyFirstSyncBatch(b *testing.B) {
 			r.RemoteData = []byte(fmt.Sprintf(remote, 100000+n, course, user, course, user, user, course, user))
 			page[i] = r
 			hashes[i] = events.Hash(r)
+			var err error
 			if encoded[i], err = s.EnrollmentEncode(r); err != nil {
 				b.Fatal(err)
 			}
